@@ -1,0 +1,69 @@
+"""Every refusal as JSON with a human-readable ``detail`` naming the field, and the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from app.engine import EngineError
+from app.sessions import ApiError
+from app.wire import JSONResponse
+
+log = logging.getLogger("backprop_playground")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+def _validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    lines = []
+    for e in errors[:5]:
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{_field(tuple(e.get('loc', ())))}: {msg}")
+    clean = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg"))} for e in errors[:50]]
+    return JSONResponse({"detail": "; ".join(lines), "errors": clean}, status_code=422)
+
+
+def _api(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    body: dict[str, Any] = {"detail": exc.detail}
+    if exc.field:
+        body["field"] = exc.field
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _engine(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EngineError)
+    return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+
+
+def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error; the server logged it"}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ApiError, _api)
+    app.add_exception_handler(EngineError, _engine)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,272 @@
+"""REST routes for sessions (SPEC §3): thin handlers over ``app.sessions`` and ``app.wire``."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from pydantic import ValidationError
+
+from app import wire
+from app.api.deps import SettingsDep, StoreDep
+from app.engine import BUILTIN, EngineError, gradient_check
+from app.schemas import (
+    BackpropRequest,
+    CreatedSession,
+    CreateSession,
+    DatasetOut,
+    GradcheckOut,
+    GradcheckRequest,
+    ResetRequest,
+    SessionConfig,
+    SessionPatch,
+    SessionState,
+    TraceOut,
+    TrainRequest,
+    TrainResult,
+    WeightsBody,
+)
+from app.sessions import ApiError, Session, build_trainer, finite_rows, train_config, trainer_from_export
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+GRADCHECK_DEFAULT_SAMPLES = 32
+
+
+def bearer(authorization: Annotated[str | None, Header(description="Bearer <session token>")] = None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if any."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+def open_session(session_id: str, store: StoreDep, token: Annotated[str | None, Depends(bearer)]) -> Session:
+    """The session named in the path, opened with the caller's token."""
+    return store.get(session_id, token)
+
+
+SessionDep = Annotated[Session, Depends(open_session)]
+
+
+def state(session: Session) -> dict[str, Any]:
+    """The session as GET returns it (call with the session lock held: it evaluates the metrics)."""
+    tr = session.trainer
+    div = tr.divergence
+    return {
+        "id": session.id,
+        "config": session.full_config(),
+        "task": tr.dataset.task,
+        "layer_sizes": list(tr.network.sizes),
+        "n_train": tr.n_train,
+        "n_test": len(tr.x_test),
+        "step": tr.step_count,
+        "epoch": tr.epoch,
+        "status": session.status,
+        "divergence": None if div is None else {"step": div.step, "reason": div.reason},
+        "metrics": wire.metrics(tr.evaluate()),
+        "weights": wire.weights(tr.network.theta),
+    }
+
+
+@router.get("/datasets", response_model=list[DatasetOut], tags=["meta"])
+def datasets() -> list[dict[str, Any]]:
+    """The built-in datasets: name, task, number of inputs and outputs."""
+    return [vars(info) for info in BUILTIN.values()]
+
+
+@router.post("/sessions", status_code=201, response_model=CreatedSession)
+async def create_session(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    body: Annotated[CreateSession | None, Body()] = None,
+) -> Response:
+    """Create a session from a config (every field optional), or from ``{"import": <export document>}``."""
+    body = body or CreateSession()
+    client = request.client.host if request.client else "unknown"
+    if body.import_ is not None:
+        try:
+            config, trainer = trainer_from_export(body.import_, settings)
+        except EngineError as err:
+            raise ApiError.from_engine(err) from None
+        session = await store.create(config, client, trainer)
+    else:
+        config = SessionConfig.model_validate(body.model_dump(exclude={"import_"}, exclude_unset=True))
+        session = await store.create(config, client)
+    out = await session.run(lambda: state(session))
+    return wire.JSONResponse({"token": session.token, **out}, status_code=201)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionState)
+async def get_session(session: SessionDep) -> Response:
+    """Config, step, epoch, status, metrics and weights."""
+    return wire.JSONResponse(await session.run(lambda: state(session)))
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionState)
+async def patch_session(session: SessionDep, patch: SessionPatch, settings: SettingsDep) -> Response:
+    """Change hyperparameters without resetting the weights. ``hidden``, ``features``, ``dataset`` or ``seed``
+    change the network or its data and re-initialize it from the seed."""
+    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
+    try:
+        new_config = SessionConfig.model_validate({**session.config.model_dump(), **changes})
+    except ValidationError as err:
+        raise ApiError(422, str(err).splitlines()[0]) from None
+
+    def apply() -> dict[str, Any]:
+        if "dataset" in changes:
+            session.trainer = build_trainer(new_config, settings)
+        elif changes:
+            full = train_config(new_config, settings)
+            session.trainer.reconfigure(**{k: getattr(full, k) for k in changes})
+        session.config = new_config
+        return state(session)
+
+    try:
+        out = await session.run(apply)
+    except EngineError as err:
+        raise ApiError.from_engine(err) from None
+    session.mark_changed()
+    return wire.JSONResponse(out)
+
+
+@router.post("/sessions/{session_id}/reset", response_model=SessionState)
+async def reset_session(session: SessionDep, body: Annotated[ResetRequest | None, Body()] = None) -> Response:
+    """New weights from the config's seed (or a given ``seed``): the same seed replays the same run."""
+    seed = body.seed if body else None
+
+    def apply() -> dict[str, Any]:
+        session.trainer.reset(seed)
+        if seed is not None:
+            session.config = session.config.model_copy(update={"seed": seed})
+        return state(session)
+
+    out = await session.run(apply)
+    session.mark_changed()
+    return wire.JSONResponse(out)
+
+
+@router.post("/sessions/{session_id}/train", response_model=TrainResult)
+async def train_session(session: SessionDep, req: TrainRequest, settings: SettingsDep) -> Response:
+    """Train for ``steps`` mini-batch updates or ``epochs`` whole epochs; answers with the state and this run's
+    history. Long runs are cut into short slices so other clients keep being served."""
+    tr = session.trainer
+    per_epoch = math.ceil(tr.n_train / tr.config.batch_size)
+    asked = req.steps if req.steps is not None else req.epochs * per_epoch  # type: ignore[operator]
+    if asked > settings.max_steps_per_call:
+        field = "steps" if req.steps is not None else "epochs"
+        raise ApiError(422, f"{field}: at most {settings.max_steps_per_call} steps per call on this server", field)
+    async with session.run_lock:
+        tr = session.trainer
+        start_step, target_epoch = tr.step_count, tr.epoch + (req.epochs or 0)
+        deadline = time.perf_counter() + settings.max_train_seconds
+        slice_s = settings.train_slice_ms / 1000.0
+        done = 0
+
+        def chunk() -> int:
+            until = time.perf_counter() + slice_s
+            if req.steps is not None:
+                return session.trainer.run(steps=req.steps - done, deadline=until)
+            return session.trainer.run(epochs=max(target_epoch - session.trainer.epoch, 0), deadline=until)
+
+        while True:
+            done += await session.run(chunk)
+            session.mark_changed()
+            finished = done >= req.steps if req.steps is not None else session.trainer.epoch >= target_epoch
+            if finished or session.trainer.diverged or time.perf_counter() > deadline:
+                break
+
+        def result() -> dict[str, Any]:
+            history = [wire.metrics(m) for m in session.trainer.history_with_latest() if m.step > start_step]
+            return {**state(session), "steps_done": done, "stopped_early": not finished, "history": history}
+
+        return wire.JSONResponse(await session.run(result))
+
+
+@router.post("/sessions/{session_id}/backprop", response_model=TraceOut)
+async def backprop(
+    session: SessionDep, settings: SettingsDep, req: Annotated[BackpropRequest | None, Body()] = None
+) -> Response:
+    """The full forward and backward pass at the current weights, with no update: training samples by
+    index, raw rows ``x`` with targets ``y``, or nothing for the whole training set."""
+    req = req or BackpropRequest()
+    limit = settings.max_trace_samples
+
+    def run() -> dict[str, Any]:
+        tr = session.trainer
+        if req.x is not None:
+            x, y = finite_rows(req.x, "x"), finite_rows(req.y, "y")
+            if len(x) > limit:
+                raise EngineError("x", f"at most {limit} rows per call")
+            if x.shape[1] != tr.dataset.inputs or y.shape[1] != tr.dataset.outputs or len(x) != len(y):
+                raise EngineError(
+                    "x",
+                    f"x must be rows of {tr.dataset.inputs} numbers, y rows of {tr.dataset.outputs}, one per row of x",
+                )
+            return wire.trace(tr.trace(x, y))
+        samples = req.samples if req.samples is not None else list(range(tr.n_train))
+        if len(samples) > limit:
+            raise EngineError("samples", f"at most {limit} samples per call (the training set has {tr.n_train})")
+        return wire.trace(tr.trace_samples(samples))
+
+    try:
+        return wire.JSONResponse(await session.run(run))
+    except EngineError as err:
+        raise ApiError.from_engine(err) from None
+
+
+@router.post("/sessions/{session_id}/gradcheck", response_model=GradcheckOut)
+async def gradcheck(session: SessionDep, req: Annotated[GradcheckRequest | None, Body()] = None) -> Response:
+    """Analytic D beside the central-difference numerical gradient, with relative errors per layer and
+    overall; on the given training samples, or the first 32."""
+    req = req or GradcheckRequest()
+
+    def run() -> dict[str, Any]:
+        tr = session.trainer
+        idx = req.samples if req.samples is not None else list(range(min(tr.n_train, GRADCHECK_DEFAULT_SAMPLES)))
+        if min(idx) < 0 or max(idx) >= tr.n_train:
+            raise EngineError("samples", f"training-set indices must lie in [0, {tr.n_train - 1}]")
+        rows = np.asarray(idx, dtype=np.intp)
+        cfg = tr.config
+        check = gradient_check(
+            tr.network, tr.x_train[rows], tr.dataset.y_train[rows], cfg.regularization, cfg.reg_rate, req.epsilon
+        )
+        return wire.gradcheck(check)
+
+    try:
+        return wire.JSONResponse(await session.run(run))
+    except EngineError as err:
+        raise ApiError.from_engine(err) from None
+
+
+@router.get("/sessions/{session_id}/weights", response_model=WeightsBody)
+async def get_weights(session: SessionDep) -> Response:
+    """Θ^(1..L−1), column 0 the bias weights."""
+    return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
+
+
+@router.put("/sessions/{session_id}/weights", response_model=WeightsBody)
+async def put_weights(session: SessionDep, body: WeightsBody) -> Response:
+    """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
+    try:
+        await session.run(lambda: session.trainer.set_weights(body.weights))
+    except EngineError as err:
+        raise ApiError.from_engine(err) from None
+    session.mark_changed()
+    return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
+
+
+@router.get("/sessions/{session_id}/export")
+async def export_session(session: SessionDep) -> Response:
+    """One JSON document (config, data, weights, optimizer state, counters, history) that
+    ``POST /api/sessions`` accepts back as ``{"import": doc}``."""
+    return wire.JSONResponse(await session.run(session.export))
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+async def delete_session(session: SessionDep, store: StoreDep) -> Response:
+    """Delete the session."""
+    store.delete(session.id)
+    return Response(status_code=204)

@@ -1,0 +1,36 @@
+"""The ``backprop-playground`` command: ``serve`` starts the server."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run it."""
+    from app.settings import get_settings
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="backprop-playground", description="A visual backpropagation playground.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the server (the page at http://HOST:PORT/)")
+    serve.add_argument("--host", default=settings.host, help=f"address to bind (default {settings.host}, BPP_HOST)")
+    serve.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port}, BPP_PORT)")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""A fully-connected network in the notation of SPEC §2, with its forward and backward pass.
+
+Layers are numbered 1..L in the maths; in code, lists are 0-based, so ``a[i]`` is a^(i+1) and
+``theta[i]`` is Θ^(i+1), shaped S_{i+2} × (1 + S_{i+1}) with the bias weights in column 0.
+All Θ live in one flat float64 vector (``theta_flat``) so that an update is one vector operation;
+``theta[i]`` are views into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import EngineError
+from .functions import (
+    Activation,
+    activation,
+    add_regularization_gradient,
+    check_output_pair,
+    data_loss_sum,
+    output_delta,
+    regularization_cost,
+)
+
+Array = np.ndarray
+INITS = ("uniform", "xavier", "he", "zeros", "constant")
+_MAX_CACHED_WORKSPACES = 6
+
+
+class Workspace:
+    """Preallocated arrays for one batch size m, one *column* per sample.
+
+    ``a_aug[i]`` is [1; a^(i+1)] ((1 + S) × m) for the hidden layers, ``a[i]`` the rows below the bias
+    row; ``z[i]``, ``delta[i]`` are S × m. The input layer has no z or δ (empty arrays), and its [1; x] block is
+    not owned here: ``feed`` points ``a_aug[0]`` at the batch's columns before each pass (a view, no copy).
+    """
+
+    def __init__(self, sizes: Sequence[int], m: int) -> None:
+        self.m = m
+        self.a_aug: list[Array] = [np.empty((0, m))] + [np.ones((1 + s, m)) for s in sizes[1:-1]]
+        self.a: list[Array] = [np.empty((0, m))] + [aa[1:] for aa in self.a_aug[1:]] + [np.empty((sizes[-1], m))]
+        self.z = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
+        self.delta = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
+        self.tmp = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
+        self.y = np.empty((sizes[-1], m))
+
+    def feed(self, x_aug: Array, y: Array | None = None) -> None:
+        """Point the input layer at [1; x] ((1 + S_1) × m) and the targets at y (S_L × m): views, no copies."""
+        self.a_aug[0] = x_aug
+        self.a[0] = x_aug[1:]
+        if y is not None:
+            self.y = y
+
+
+def augment(x: Array) -> Array:
+    """Rows of samples (m × S) → [1; xᵀ], the (1 + S) × m block the forward pass reads."""
+    out = np.ones((1 + x.shape[1], x.shape[0]))
+    out[1:] = x.T
+    return out
+
+
+@dataclass(slots=True)
+class Trace:
+    """One forward and backward pass over m samples, in the shapes of SPEC §3: one row per sample,
+    no bias columns.
+
+    ``z[i]``, ``a[i]``, ``delta[i]`` are m × S_{i+1} (``z[0]`` and ``delta[0]`` are None);
+    ``grads[i]`` is D^(i+1), shaped like Θ^(i+1); costs are J's data and regularization terms.
+    """
+
+    m: int
+    z: tuple[Array | None, ...]
+    a: tuple[Array, ...]
+    delta: tuple[Array | None, ...]
+    grads: tuple[Array, ...]
+    cost_data: float
+    cost_regularization: float
+
+    @property
+    def cost_total(self) -> float:
+        """J = data term + regularization term."""
+        return self.cost_data + self.cost_regularization
+
+
+class Network:
+    """Weights Θ^(1..L−1), activations and loss; forward, backward and cost over batches."""
+
+    def __init__(
+        self, sizes: Sequence[int], hidden_activations: Sequence[str], output_activation: str, loss: str
+    ) -> None:
+        self.sizes = tuple(int(s) for s in sizes)
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            raise EngineError("hidden", "every layer needs at least one unit")
+        if len(hidden_activations) != len(self.sizes) - 2:
+            raise EngineError("activation", f"give one activation per hidden layer ({len(self.sizes) - 2})")
+        check_output_pair(output_activation, loss, self.sizes[-1])
+        hidden = [activation(name, "activation") for name in hidden_activations]
+        # index i is layer i+1's g; the input layer's is the identity (never applied)
+        self.activations: list[Activation] = [activation("linear"), *hidden, activation(output_activation)]
+        self.output_activation = output_activation
+        self.loss = loss
+        self.shapes = [(self.sizes[i + 1], 1 + self.sizes[i]) for i in range(len(self.sizes) - 1)]
+        counts = [r * c for r, c in self.shapes]
+        self.offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
+        self._slices = [(int(self.offsets[i]), int(self.offsets[i + 1]), shape) for i, shape in enumerate(self.shapes)]
+        self.theta_flat = np.zeros(int(self.offsets[-1]))
+        self.theta = self._views(self.theta_flat)
+        self._theta_nb_t = [t[:, 1:].T for t in self.theta]
+        self.grad_flat = np.zeros_like(self.theta_flat)
+        self._grads = self._views(self.grad_flat)
+        self._scratch = np.zeros_like(self.theta_flat)
+        self.reg_mask = np.ones_like(self.theta_flat)
+        for t in self._views(self.reg_mask):
+            t[:, 0] = 0.0
+        self._workspaces: dict[int, Workspace] = {}
+
+    @property
+    def layers(self) -> int:
+        """L, the number of layers including input and output."""
+        return len(self.sizes)
+
+    def _views(self, flat: Array) -> list[Array]:
+        """Split a flat vector into matrices shaped like Θ^(1..L−1) (views, not copies)."""
+        return [flat[start:stop].reshape(shape) for start, stop, shape in self._slices]
+
+    def unflatten(self, flat: Array) -> list[Array]:
+        """Copies of a flat vector (weights, gradients, updates) as matrices shaped like Θ."""
+        return self._views(flat.copy())
+
+    def workspace(self, m: int) -> Workspace:
+        """The cached arrays for batch size m (a few sizes are kept: the batch, the last batch, the sets)."""
+        ws = self._workspaces.get(m)
+        if ws is None:
+            if len(self._workspaces) >= _MAX_CACHED_WORKSPACES:
+                self._workspaces.pop(next(iter(self._workspaces)))
+            ws = self._workspaces[m] = Workspace(self.sizes, m)
+        return ws
+
+    # -- weights -----------------------------------------------------------------------------------
+
+    def initialize(self, kind: str, scale: float, rng: np.random.Generator) -> None:
+        """Draw Θ from ``kind`` (SPEC §2), layer by layer from Θ^(1), with the given generator."""
+        if kind not in INITS:
+            raise EngineError("init", f"unknown initialization {kind!r}; choose one of {', '.join(INITS)}")
+        for theta in self.theta:
+            fan_out, fan_in = theta.shape[0], theta.shape[1] - 1
+            if kind == "uniform":
+                theta[:] = rng.uniform(-scale, scale, size=theta.shape)
+            elif kind == "xavier":
+                bound = np.sqrt(6.0 / (fan_in + fan_out))
+                theta[:, 0] = 0.0
+                theta[:, 1:] = rng.uniform(-bound, bound, size=(fan_out, fan_in))
+            elif kind == "he":
+                theta[:, 0] = 0.0
+                theta[:, 1:] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_out, fan_in))
+            elif kind == "zeros":
+                theta[:] = 0.0
+            else:
+                theta[:] = scale
+
+    def set_weights(self, weights: Sequence[Sequence[Sequence[float]]] | Sequence[Array]) -> None:
+        """Replace every Θ^(l); shapes and finiteness are checked before anything changes."""
+        if len(weights) != len(self.shapes):
+            raise EngineError("weights", f"expected {len(self.shapes)} weight matrices, got {len(weights)}")
+        new = []
+        for i, (w, shape) in enumerate(zip(weights, self.shapes, strict=True)):
+            try:
+                arr = np.asarray(w, dtype=np.float64)
+            except (ValueError, TypeError):
+                raise EngineError(f"weights[{i}]", "must be a rectangular matrix of numbers") from None
+            if arr.shape != shape:
+                raise EngineError(
+                    f"weights[{i}]",
+                    f"Θ^({i + 1}) must be {shape[0]} × {shape[1]}, got {' × '.join(map(str, arr.shape)) or 'a scalar'}",
+                )
+            if not np.isfinite(arr).all():
+                raise EngineError(f"weights[{i}]", "weights must be finite numbers")
+            new.append(arr)
+        for theta, arr in zip(self.theta, new, strict=True):
+            theta[:] = arr
+
+    # -- the passes --------------------------------------------------------------------------------
+
+    def forward(self, ws: Workspace) -> None:
+        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws``."""
+        a_aug, a, z, acts, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
+        for i in range(len(theta)):
+            zi = z[i + 1]
+            np.matmul(theta[i], a_aug[i], out=zi)
+            acts[i + 1].forward(zi, a[i + 1])
+
+    def backward(self, ws: Workspace) -> None:
+        """δ^(L) = ∂ℓ/∂z^(L); δ^(l) = (Θ^(l)ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); grad = Δ/m (no R term).
+
+        Needs ``ws.y`` and a forward pass on ``ws``; writes δ into ``ws.delta`` and
+        Δ^(l)/m = (1/m) Σ_i δ^(l+1)_i [1; a^(l)_i]ᵀ into ``self.grad_flat`` (laid out like ``theta_flat``).
+        """
+        a_aug, a, z, delta, tmp, acts = ws.a_aug, ws.a, ws.z, ws.delta, ws.tmp, self.activations
+        last = len(self.sizes) - 1
+        output_delta(self.loss, acts[last], z[last], a[last], ws.y, delta[last], tmp[last])
+        grads, grad_flat, theta_nb_t = self._grads, self.grad_flat, self._theta_nb_t
+        for i in range(last - 1, -1, -1):
+            np.matmul(delta[i + 1], a_aug[i].T, out=grads[i])
+            if i >= 1:
+                di, ti = delta[i], tmp[i]
+                np.matmul(theta_nb_t[i], delta[i + 1], out=di)
+                acts[i].prime(z[i], a[i], ti)
+                np.multiply(di, ti, out=di)
+        np.multiply(grad_flat, 1.0 / ws.m, out=grad_flat)
+
+    def _pass(self, x: Array, y: Array | None = None) -> Workspace:
+        """Forward pass over rows of samples x (m × S_1), targets y (m × S_L) fed alongside."""
+        ws = self.workspace(len(x))
+        ws.feed(augment(x), None if y is None else np.ascontiguousarray(np.asarray(y, dtype=np.float64).T))
+        self.forward(ws)
+        return ws
+
+    def data_cost(self, ws: Workspace) -> float:
+        """J's data term (1/m) Σ_i ℓ over the samples of a forward pass."""
+        last = len(self.sizes) - 1
+        return data_loss_sum(self.loss, self.output_activation, ws.z[last], ws.a[last], ws.y) / ws.m
+
+    def cost(self, x: Array, y: Array, regularization: str = "none", rate: float = 0.0) -> tuple[float, float]:
+        """J over rows of samples (x, y), as (data term, regularization term), with m = len(x)."""
+        ws = self._pass(x, y)
+        return self.data_cost(ws), regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask)
+
+    def predict(self, x: Array) -> Array:
+        """h_Θ(x) for every row of x, one row per sample (a copy)."""
+        return self._pass(x).a[-1].T.copy()
+
+    def gradient(self, ws: Workspace, regularization: str, rate: float) -> Array:
+        """D = Δ/m + ∂R/∂Θ = ∂J/∂Θ into ``self.grad_flat`` (returned), after a forward pass on ``ws``."""
+        self.backward(ws)
+        add_regularization_gradient(
+            regularization, rate, ws.m, self.theta_flat, self.reg_mask, self.grad_flat, self._scratch
+        )
+        return self.grad_flat
+
+    def trace(self, x: Array, y: Array, regularization: str = "none", rate: float = 0.0) -> Trace:
+        """The full forward/backward pass over rows of samples (x, y) at the current weights, no update."""
+        ws = self._pass(x, y)
+        self.gradient(ws, regularization, rate)
+        return self.snapshot(ws, regularization, rate)
+
+    def snapshot(self, ws: Workspace, regularization: str, rate: float) -> Trace:
+        """Copy a workspace after forward and ``gradient`` into a Trace (rows per sample), with that
+        batch's cost at the current weights (take it before any update)."""
+        return Trace(
+            m=ws.m,
+            z=(None, *[z.copy().T for z in ws.z[1:]]),
+            a=tuple([a.copy().T for a in ws.a]),
+            delta=(None, *[d.copy().T for d in ws.delta[1:]]),
+            grads=tuple(self.unflatten(self.grad_flat)),
+            cost_data=self.data_cost(ws),
+            cost_regularization=regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask),
+        )

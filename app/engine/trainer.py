@@ -1,0 +1,437 @@
+"""A training run: data, network, optimizer and the mini-batch schedule of SPEC §2.
+
+One *step* is one mini-batch update. The order of epoch e is a permutation drawn from a generator
+seeded with (seed, e) alone, so any step can be replayed and a run resumes mid-epoch exactly where it
+stopped. A step that makes the weights non-finite puts the run in the ``diverged`` state: the weights
+go back to the last finite ones and nothing trains until the weights or hyperparameters change.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .datasets import Dataset, feature_transform, validate_features
+from .errors import EngineError
+from .functions import HIDDEN_ACTIVATIONS, REGULARIZATIONS, regularization_cost
+from .network import Network, Trace, augment
+from .optimizers import SGD, make_optimizer
+
+Array = np.ndarray
+DEFAULT_OUTPUT = {
+    "regression": ("linear", "mse"),
+    "classification": ("sigmoid", "cross_entropy"),
+    "multiclass": ("softmax", "cross_entropy"),
+}
+MAX_HISTORY = 2000
+# Hyperparameters that change without touching the weights; any other field rebuilds the network.
+LIVE_FIELDS = frozenset(
+    {
+        "learning_rate",
+        "batch_size",
+        "optimizer",
+        "momentum",
+        "regularization",
+        "reg_rate",
+        "activation",
+        "output_activation",
+        "loss",
+        "init",
+        "init_scale",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about a run except its data. ``None`` outputs/loss/features take the task's defaults."""
+
+    hidden: tuple[int, ...] = (4, 2)
+    activation: str | tuple[str, ...] = "tanh"
+    output_activation: str | None = None
+    loss: str | None = None
+    learning_rate: float = 0.03
+    batch_size: int = 10
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    regularization: str = "none"
+    reg_rate: float = 0.0
+    init: str = "xavier"
+    init_scale: float = 0.12
+    seed: int = 0
+    features: tuple[str, ...] | None = None
+
+    def resolved(self, dataset: Dataset) -> TrainConfig:
+        """Fill the task's default output activation, loss and features, and check every field."""
+        out, loss = DEFAULT_OUTPUT[dataset.task]
+        features = self.features
+        if features is None:
+            features = ("x1", "x2")[: dataset.inputs] if dataset.inputs <= 2 else ()
+        acts = self.activation
+        if isinstance(acts, str):
+            acts = (acts,) * len(self.hidden)
+        cfg = replace(
+            self,
+            output_activation=self.output_activation or out,
+            loss=self.loss or loss,
+            features=validate_features(tuple(features), dataset.inputs),
+            activation=tuple(acts),
+        )
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Raise EngineError for the first field out of range."""
+        acts = self.activation
+        if any(not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise EngineError("hidden", "every hidden layer needs a whole number of units ≥ 1")
+        if not isinstance(acts, str) and len(acts) != len(self.hidden):
+            raise EngineError("activation", f"give one activation, or one per hidden layer ({len(self.hidden)})")
+        for name in (acts,) if isinstance(acts, str) else acts:
+            if name not in HIDDEN_ACTIVATIONS:
+                raise EngineError(
+                    "activation", f"unknown activation {name!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
+                )
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise EngineError("learning_rate", "must be a finite number > 0")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise EngineError("batch_size", "must be a whole number ≥ 1")
+        if self.regularization not in REGULARIZATIONS:
+            raise EngineError("regularization", f"choose one of {', '.join(REGULARIZATIONS)}")
+        if not (math.isfinite(self.reg_rate) and self.reg_rate >= 0):
+            raise EngineError("reg_rate", "must be a finite number ≥ 0")
+        if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
+            raise EngineError("init_scale", "must be a finite number ≥ 0")
+        make_optimizer(self.optimizer, 0, self.momentum)
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """What one training step did: its batch (training-set indices), the trace before the update, ΔΘ."""
+
+    step: int
+    epoch: int
+    indices: Array
+    trace: Trace
+    delta_theta: list[Array]
+    grad_norms: Array
+
+
+@dataclass
+class Divergence:
+    """Why and when a run stopped."""
+
+    step: int
+    reason: str
+
+
+@dataclass
+class Metrics:
+    """J's data term over each set, the regularization term, and accuracy where it applies."""
+
+    step: int
+    epoch: int
+    train_loss: float
+    test_loss: float | None
+    regularization: float
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+    grad_norms: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return asdict(self)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> Array:
+    """The permutation of the n training samples for epoch ``epoch``, from a generator seeded with (seed, epoch)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class Trainer:
+    """Trains a Network on a Dataset with a TrainConfig, step by step, recording what it did."""
+
+    def __init__(self, dataset: Dataset, config: TrainConfig) -> None:
+        self.dataset = dataset
+        self.config = config.resolved(dataset)
+        self._build()
+
+    # -- construction --------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        cfg, ds = self.config, self.dataset
+        self.x_train = self._features(ds.x_train)
+        self.x_test = self._features(ds.x_test)
+        # The engine works on columns of samples: [1; x] blocks for the sets, and per epoch a shuffled copy
+        # whose batches are plain slices, so a step copies no data.
+        self._x_aug = augment(self.x_train)
+        self._y = np.ascontiguousarray(ds.y_train.T)
+        self._x_test_aug = augment(self.x_test)
+        self._y_test = np.ascontiguousarray(ds.y_test.T)
+        sizes = (self.x_train.shape[1], *cfg.hidden, ds.outputs)
+        self.network = Network(sizes, cfg.activation, cfg.output_activation, cfg.loss)  # type: ignore[arg-type]
+        self._check_targets(ds.y_train, "dataset.y")
+        self.reset()
+
+    def _features(self, x: Array) -> Array:
+        feats = self.config.features or ()
+        return feature_transform(x, feats) if feats else np.ascontiguousarray(x, dtype=np.float64)
+
+    def _check_targets(self, y: Array, name: str, cfg: TrainConfig | None = None) -> None:
+        cfg = cfg or self.config
+        if cfg.loss != "cross_entropy":
+            return
+        if ((y < 0) | (y > 1)).any():
+            raise EngineError(name, "cross-entropy targets must lie in [0, 1]")
+        if cfg.output_activation == "softmax" and not np.allclose(y.sum(axis=1), 1.0):
+            raise EngineError(name, "softmax cross-entropy targets must be one-hot or probability rows")
+
+    def reset(self, seed: int | None = None) -> None:
+        """New weights from the seed (the config's, or ``seed``, which becomes the config's); counters to 0."""
+        if seed is not None:
+            self.config = replace(self.config, seed=int(seed))
+        self.network.initialize(self.config.init, self.config.init_scale, np.random.default_rng(self.config.seed))
+        self.step_count = 0
+        self.epoch = 0
+        self.offset = 0
+        self.history: list[Metrics] = []
+        self._order: Array | None = None
+        self._restart_optimizer()
+
+    def _restart_optimizer(self) -> None:
+        size = self.network.theta_flat.size
+        self.optimizer: SGD = make_optimizer(self.config.optimizer, size, self.config.momentum)
+        self._previous = self.network.theta_flat.copy()
+        self._g2 = np.zeros(size)
+        self.grad_norms = np.zeros(len(self.network.shapes))
+        self.divergence: Divergence | None = None
+
+    @property
+    def diverged(self) -> bool:
+        """True once a step made the weights non-finite (until weights or hyperparameters change)."""
+        return self.divergence is not None
+
+    @property
+    def n_train(self) -> int:
+        """Number of training samples."""
+        return len(self.x_train)
+
+    def reconfigure(self, **changes: Any) -> bool:
+        """Apply new settings. Live hyperparameters keep the weights; anything structural rebuilds and
+        re-initializes the network from the seed. Returns True when the weights were kept.
+        Everything is checked before anything changes."""
+        unknown = set(changes) - set(TrainConfig.__dataclass_fields__)
+        if unknown:
+            raise EngineError(sorted(unknown)[0], "is not a training setting")
+        new = replace(self.config, **changes).resolved(self.dataset)
+        if not (set(changes) <= LIVE_FIELDS and new.hidden == self.config.hidden):
+            self.__dict__.update(Trainer(self.dataset, new).__dict__)
+            return False
+        network = Network(self.network.sizes, new.activation, new.output_activation, new.loss)  # type: ignore[arg-type]
+        self._check_targets(self.dataset.y_train, "loss", new)
+        network.theta_flat[:] = self.network.theta_flat
+        old, self.config, self.network = self.config, new, network
+        if (new.optimizer, new.momentum) != (old.optimizer, old.momentum) or self.diverged:
+            self._restart_optimizer()
+        return True
+
+    # -- training -----------------------------------------------------------------------------------
+
+    def _shuffle(self) -> Array:
+        order = self._order = epoch_order(self.config.seed, self.epoch, self.n_train)
+        self._x_epoch = self._x_aug[:, order]
+        self._y_epoch = self._y[:, order]
+        return order
+
+    def batch_indices(self) -> Array:
+        """The training-set indices of the next step's batch."""
+        order = self._shuffle() if self._order is None else self._order
+        return order[self.offset : self.offset + self.config.batch_size]
+
+    def step(self, record: bool = False) -> StepRecord | None:
+        """One mini-batch update; with ``record`` the batch, its trace and ΔΘ. None when diverged."""
+        if self.divergence is not None:
+            return None
+        net, cfg = self.network, self.config
+        order = self._shuffle() if self._order is None else self._order
+        start = self.offset
+        stop = min(start + cfg.batch_size, self.n_train)
+        ws = net.workspace(stop - start)
+        ws.feed(self._x_epoch[:, start:stop], self._y_epoch[:, start:stop])
+        net.forward(ws)
+        grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
+        trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
+        np.copyto(self._previous, net.theta_flat)
+        delta = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)
+        np.multiply(grad, grad, out=self._g2)
+        self.grad_norms = np.sqrt(np.add.reduceat(self._g2, net.offsets[:-1]))
+        if not math.isfinite(float(np.add.reduce(net.theta_flat))):
+            self._diverge("the weights became non-finite (∞ or NaN): try a smaller learning rate")
+            return None
+        self.step_count += 1
+        record_out = None
+        if record:
+            assert trace is not None
+            record_out = StepRecord(
+                self.step_count, self.epoch, order[start:stop], trace, net.unflatten(delta), self.grad_norms
+            )
+        self.offset = stop
+        if stop >= self.n_train:
+            self.offset = 0
+            self.epoch += 1
+            self._order = None
+            self._log_epoch()
+        return record_out
+
+    def _diverge(self, reason: str) -> None:
+        np.copyto(self.network.theta_flat, self._previous)
+        step = self.step_count + 1
+        self._restart_optimizer()
+        self.divergence = Divergence(step, reason)
+
+    def _log_epoch(self) -> None:
+        metrics = self.evaluate()
+        if self.divergence is None:
+            self.history.append(metrics)
+            if len(self.history) > MAX_HISTORY:  # keep the whole span at half the resolution
+                kept = self.history[::2]
+                if kept[-1] is not metrics:
+                    kept.append(metrics)
+                self.history = kept
+
+    def run(self, steps: int | None = None, epochs: int | None = None, deadline: float | None = None) -> int:
+        """Train for ``steps`` steps or ``epochs`` whole epochs (from here), stopping early when diverged
+        or when ``time.perf_counter()`` passes ``deadline``. Returns the number of steps done."""
+        if (steps is None) == (epochs is None):
+            raise EngineError("steps", "give either steps or epochs")
+        if epochs is not None:
+            target_epoch = self.epoch + epochs
+            limit = None
+        else:
+            target_epoch = None
+            limit = self.step_count + int(steps)  # type: ignore[arg-type]
+        start = self.step_count
+        step, clock = self.step, time.perf_counter
+        while not self.diverged:
+            if (limit is not None and self.step_count >= limit) or (
+                target_epoch is not None and self.epoch >= target_epoch
+            ):
+                break
+            step()
+            if deadline is not None and (self.step_count - start) % 8 == 0 and clock() > deadline:
+                break
+        return self.step_count - start
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def evaluate(self) -> Metrics:
+        """Metrics over the whole training and test sets at the current weights."""
+        net, cfg = self.network, self.config
+        train_loss, train_acc = self._loss_and_accuracy(self._x_aug, self._y)
+        test_loss, test_acc = (
+            (None, None) if len(self.x_test) == 0 else self._loss_and_accuracy(self._x_test_aug, self._y_test)
+        )
+        reg = regularization_cost(cfg.regularization, cfg.reg_rate, self.n_train, net.theta_flat, net.reg_mask)
+        if self.divergence is None and not (math.isfinite(train_loss) and math.isfinite(reg)):
+            self.divergence = Divergence(
+                self.step_count, "the cost became non-finite (∞ or NaN): try a smaller learning rate"
+            )
+        return Metrics(
+            self.step_count, self.epoch, train_loss, test_loss, reg, train_acc, test_acc, self.grad_norms.tolist()
+        )
+
+    def _loss_and_accuracy(self, x_aug: Array, y: Array) -> tuple[float, float | None]:
+        """J's data term and the accuracy over a whole set given as columns ([1; x], y)."""
+        net = self.network
+        ws = net.workspace(x_aug.shape[1])
+        ws.feed(x_aug, y)
+        net.forward(ws)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = net.data_cost(ws)
+        a = ws.a[-1]
+        if self.dataset.task == "classification":
+            return loss, float(np.mean((a >= 0.5) == (y >= 0.5)))
+        if self.dataset.task == "multiclass":
+            return loss, float(np.mean(a.argmax(axis=0) == y.argmax(axis=0)))
+        return loss, None
+
+    def history_with_latest(self) -> list[Metrics]:
+        """One entry per epoch, plus the current state when it is not an epoch boundary."""
+        if self.history and self.history[-1].step == self.step_count:
+            return list(self.history)
+        return [*self.history, self.evaluate()]
+
+    def trace(self, x: Array, y: Array) -> Trace:
+        """The full pass over raw inputs ``x`` (the dataset's columns) and targets ``y``, no update."""
+        self._check_targets(np.asarray(y, dtype=np.float64), "y")
+        return self.network.trace(
+            self._features(np.asarray(x, dtype=np.float64)),
+            np.asarray(y, dtype=np.float64),
+            self.config.regularization,
+            self.config.reg_rate,
+        )
+
+    def trace_samples(self, indices: Sequence[int]) -> Trace:
+        """The full pass over training samples by index, no update."""
+        idx = np.asarray(indices, dtype=np.intp)
+        if idx.ndim != 1 or len(idx) == 0 or idx.min() < 0 or idx.max() >= self.n_train:
+            raise EngineError("samples", f"training-set indices must lie in [0, {self.n_train - 1}]")
+        return self.network.trace(
+            self.x_train[idx], self.dataset.y_train[idx], self.config.regularization, self.config.reg_rate
+        )
+
+    # -- weights and state --------------------------------------------------------------------------
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Replace Θ (shapes checked); resets the optimizer state, keeps the counters."""
+        self.network.set_weights(weights)
+        self._restart_optimizer()
+
+    def set_weight(self, layer: int, row: int, column: int, value: float) -> None:
+        """Θ^(layer)_{row,column} = value; resets the optimizer state, keeps the counters."""
+        if not 1 <= layer <= len(self.network.theta):
+            raise EngineError("layer", f"must lie in [1, {len(self.network.theta)}]")
+        theta = self.network.theta[layer - 1]
+        if not 0 <= row < theta.shape[0]:
+            raise EngineError("row", f"must lie in [0, {theta.shape[0] - 1}] for Θ^({layer})")
+        if not 0 <= column < theta.shape[1]:
+            raise EngineError("column", f"must lie in [0, {theta.shape[1] - 1}] for Θ^({layer})")
+        if not math.isfinite(value):
+            raise EngineError("value", "must be a finite number")
+        theta[row, column] = value
+        self._restart_optimizer()
+
+    def weights(self) -> list[Array]:
+        """Copies of Θ^(1..L−1)."""
+        return [t.copy() for t in self.network.theta]
+
+    def state(self) -> dict[str, Any]:
+        """Counters, weights, optimizer state and history: with the config and data, a whole run."""
+        return {
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "offset": self.offset,
+            "weights": [t.tolist() for t in self.network.theta],
+            "optimizer_state": self.optimizer.state(),
+            "history": [m.as_dict() for m in self.history],
+            "divergence": None if self.divergence is None else asdict(self.divergence),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``state`` returned, so that training continues bit for bit."""
+        self.set_weights(state["weights"])
+        self.optimizer.load_state(state.get("optimizer_state") or {})
+        step, epoch, offset = state.get("step", 0), state.get("epoch", 0), state.get("offset", 0)
+        for name, value, top in (("step", step, None), ("epoch", epoch, None), ("offset", offset, self.n_train)):
+            if not isinstance(value, int) or value < 0 or (top is not None and value >= top):
+                raise EngineError(f"state.{name}", "must be a whole number in range")
+        self.step_count, self.epoch, self.offset = step, epoch, offset
+        self._order = None
+        self.history = [Metrics(**m) for m in state.get("history", [])]
+        div = state.get("divergence")
+        self.divergence = None if div is None else Divergence(**div)

@@ -1,0 +1,301 @@
+"""The REST contract of SPEC §3 as pydantic models: bounded fields, ``extra="forbid"``, finite numbers.
+
+Request models validate what clients send; response models document what they get back (the routes
+return arrays serialized by ``app.wire`` directly, so big arrays never go through pydantic).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
+Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+OutputActivation = Literal["linear", "sigmoid", "tanh", "softmax"]
+Loss = Literal["mse", "cross_entropy"]
+Optimizer = Literal["sgd", "momentum", "adam"]
+Regularization = Literal["none", "l1", "l2"]
+Init = Literal["uniform", "xavier", "he", "zeros", "constant"]
+Task = Literal["classification", "multiclass", "regression"]
+Status = Literal["paused", "playing", "diverged"]
+
+# Hard caps on what a request may even describe; the server's BPP_ limits (usually lower) are checked after.
+SEED_MAX = 2**32 - 1
+MAX_ROWS = 100_000
+Number = float
+Rows = list[list[Number]]
+
+
+class Model(BaseModel):
+    """Base for every wire model: unknown fields and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class DatasetConfig(Model):
+    """A built-in dataset by name, or ``custom`` data given inline."""
+
+    name: DatasetName = "circle"
+    samples: int = Field(500, ge=2, le=MAX_ROWS, description="Number of samples (built-in sets).")
+    noise: float = Field(0.0, ge=0.0, le=1.0, description="Noise as a fraction, 0 = clean, 0.5 = very noisy.")
+    train_fraction: float = Field(0.5, gt=0.0, le=1.0, description="Share of the samples used for training.")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Seed of the data generator.")
+    classes: int = Field(3, ge=3, le=10, description="Number of classes (blobs).")
+    x: Rows | None = Field(None, description="Custom inputs, one row per sample.")
+    y: Rows | list[Number] | None = Field(None, description="Custom targets: rows, or one value per sample.")
+    x_test: Rows | None = None
+    y_test: Rows | list[Number] | None = None
+    task: Task | None = Field(None, description="Custom data's task; inferred from y when absent.")
+
+    @model_validator(mode="after")
+    def _custom_fields(self) -> DatasetConfig:
+        inline = [f for f in ("x", "y", "x_test", "y_test", "task") if getattr(self, f) is not None]
+        if self.name == "custom" and (self.x is None or self.y is None):
+            raise ValueError("custom data needs both x and y")
+        if self.name != "custom" and inline:
+            raise ValueError(f"{inline[0]} is only for name 'custom'")
+        return self
+
+
+class Hyperparameters(Model):
+    """The settings that change without touching the weights (PATCH may send any subset)."""
+
+    activation: HiddenActivation | list[HiddenActivation] | None = None
+    output_activation: OutputActivation | None = None
+    loss: Loss | None = None
+    learning_rate: float | None = Field(None, gt=0.0, le=100.0)
+    batch_size: int | None = Field(None, ge=1, le=MAX_ROWS)
+    optimizer: Optimizer | None = None
+    momentum: float | None = Field(None, ge=0.0, lt=1.0)
+    regularization: Regularization | None = None
+    reg_rate: float | None = Field(None, ge=0.0, le=100.0)
+    init: Init | None = None
+    init_scale: float | None = Field(None, ge=0.0, le=100.0)
+
+
+class SessionConfig(Model):
+    """Everything that defines a run (SPEC §3). Every field is optional; the defaults make a working demo."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "dataset": {"name": "xor", "samples": 200, "noise": 0.1},
+                    "hidden": [4, 2],
+                    "activation": "tanh",
+                    "learning_rate": 0.03,
+                    "seed": 1,
+                }
+            ]
+        },
+    )
+
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    features: list[Feature] | None = Field(None, description="Input features (1- and 2-D datasets).")
+    hidden: list[int] = Field(default_factory=lambda: [4, 2], max_length=64, description="Units per hidden layer.")
+    activation: HiddenActivation | list[HiddenActivation] = "tanh"
+    output_activation: OutputActivation | None = Field(None, description="Defaults by task.")
+    loss: Loss | None = Field(None, description="Defaults by task.")
+    learning_rate: float = Field(0.03, gt=0.0, le=100.0)
+    batch_size: int = Field(10, ge=1, le=MAX_ROWS)
+    optimizer: Optimizer = "sgd"
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    regularization: Regularization = "none"
+    reg_rate: float = Field(0.0, ge=0.0, le=100.0)
+    init: Init = "xavier"
+    init_scale: float = Field(0.12, ge=0.0, le=100.0)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+
+
+class CreateSession(SessionConfig):
+    """A session config, or ``{"import": <an export document>}`` to continue an exported run."""
+
+    import_: dict[str, Any] | None = Field(None, alias="import", description="A document from GET …/export.")
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _import_alone(self) -> CreateSession:
+        if self.import_ is not None and self.model_fields_set - {"import_"}:
+            raise ValueError("send either a config or {'import': doc}, not both")
+        return self
+
+
+class SessionPatch(Hyperparameters):
+    """New settings for a live session. Hyperparameters keep the weights; ``hidden``, ``features``,
+    ``dataset`` or ``seed`` change the network or its data, which re-initializes it from the seed."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [{"learning_rate": 0.1, "batch_size": 20, "optimizer": "adam"}]},
+    )
+
+    hidden: list[int] | None = Field(None, max_length=64)
+    features: list[Feature] | None = None
+    dataset: DatasetConfig | None = None
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+
+
+class TrainRequest(Model):
+    """Train for a number of steps (mini-batch updates) or of whole epochs."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"steps": 100}, {"epochs": 5}]})
+
+    steps: int | None = Field(None, ge=1, le=10_000_000)
+    epochs: int | None = Field(None, ge=1, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _one(self) -> TrainRequest:
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of steps or epochs")
+        return self
+
+
+class BackpropRequest(Model):
+    """Samples to trace: training-set indices, or raw rows with targets, or nothing for the whole set."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"samples": [0, 1, 2]}, {}]}
+    )
+
+    samples: list[int] | None = Field(None, min_length=1, max_length=MAX_ROWS)
+    x: Rows | None = Field(None, min_length=1, max_length=MAX_ROWS)
+    y: Rows | list[Number] | None = Field(None, min_length=1, max_length=MAX_ROWS)
+
+    @model_validator(mode="after")
+    def _which(self) -> BackpropRequest:
+        if self.samples is not None and (self.x is not None or self.y is not None):
+            raise ValueError("give samples, or x and y, not both")
+        if (self.x is None) != (self.y is None):
+            raise ValueError("x and y go together")
+        return self
+
+
+class GradcheckRequest(Model):
+    """Which training samples to check on (default: the first 32) and the finite-difference step."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{}]})
+
+    samples: list[int] | None = Field(None, min_length=1, max_length=256)
+    epsilon: float = Field(1e-5, gt=0.0, le=0.1)
+
+
+class ResetRequest(Model):
+    """Reset to the initial weights of the config's seed, or of a new ``seed``."""
+
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+
+
+class WeightsBody(Model):
+    """Θ^(1..L−1): ``weights[l-1]`` is S_{l+1} rows of 1 + S_l numbers, column 0 the bias weights."""
+
+    weights: list[Rows] = Field(max_length=64)
+
+
+# -- responses (documentation of what the routes return) ----------------------------------------------
+
+
+class MetricsOut(BaseModel):
+    """J's data term over each set, the regularization term, accuracy where it applies."""
+
+    step: int
+    epoch: int
+    train_loss: float | None
+    test_loss: float | None
+    regularization: float | None
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+    grad_norms: list[float | None] = Field(description="‖D^(l)‖ of the latest step, per weight matrix.")
+
+
+class SessionState(BaseModel):
+    """A session as GET returns it."""
+
+    id: str
+    config: dict[str, Any] = Field(description="The session config with every default filled in.")
+    task: Task
+    layer_sizes: list[int] = Field(description="S_1..S_L, bias units not counted.")
+    n_train: int
+    n_test: int
+    step: int
+    epoch: int
+    status: Status
+    divergence: dict[str, Any] | None
+    metrics: MetricsOut
+    weights: list[Rows]
+
+
+class CreatedSession(SessionState):
+    """A new session: keep the token, every later call needs it as ``Authorization: Bearer <token>``."""
+
+    token: str
+
+
+class TrainResult(SessionState):
+    """The state after training, with the metric history of this run (one entry per epoch + the latest)."""
+
+    steps_done: int
+    stopped_early: bool = Field(description="True when the run diverged or hit the per-call time limit.")
+    history: list[MetricsOut]
+
+
+class LayerTraceOut(BaseModel):
+    """One layer of a trace: rows per sample, no bias column; layer 1 has only ``a``."""
+
+    layer: int
+    z: Rows | None = None
+    a: Rows
+    delta: Rows | None = None
+
+
+class CostOut(BaseModel):
+    """J split into its terms."""
+
+    data: float | None
+    regularization: float | None
+    total: float | None
+
+
+class TraceOut(BaseModel):
+    """The full forward and backward pass (SPEC §3)."""
+
+    m: int
+    cost: CostOut
+    layers: list[LayerTraceOut]
+    gradients: list[Rows] = Field(description="D^(l) for l = 1..L−1, each shaped like weights[l-1].")
+
+
+class GradcheckLayerOut(BaseModel):
+    """Analytic and numerical gradients of one Θ^(l)."""
+
+    layer: int
+    max_relative_error: float
+    relative_error: float = Field(description="‖Da − Dn‖ / (‖Da‖ + ‖Dn‖) over the layer.")
+    analytic: Rows
+    numerical: Rows
+    errors: Rows = Field(description="Per weight: |Da − Dn| / max(|Da| + |Dn|, 1e-7).")
+
+
+class GradcheckOut(BaseModel):
+    """The gradient check (SPEC §3)."""
+
+    epsilon: float
+    m: int
+    max_relative_error: float
+    relative_error: float
+    layers: list[GradcheckLayerOut]
+
+
+class DatasetOut(BaseModel):
+    """A built-in dataset."""
+
+    name: str
+    task: Task
+    inputs: int
+    outputs: int
+    description: str

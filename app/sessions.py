@@ -1,0 +1,282 @@
+"""Sessions: a Trainer with its id, token, owner and lock, and the store that holds, limits and expires them.
+
+Nothing here knows HTTP: routes and the live channel call these methods and map ``ApiError`` to a status.
+Engine work that can take long runs in a worker thread in time-boxed slices (``run_slice``) so that the
+event loop keeps answering and concurrent sessions interleave fairly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from anyio import to_thread
+
+from app.engine import Dataset, EngineError, TrainConfig, Trainer, custom_dataset, make_dataset
+from app.schemas import DatasetConfig, SessionConfig
+from app.settings import Settings
+
+T = TypeVar("T")
+EXPORT_FORMAT = "backprop-playground/run"
+EXPORT_VERSION = 1
+
+
+class ApiError(Exception):
+    """A refusal with its HTTP status and a human-readable detail (naming the field where there is one)."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+
+    @classmethod
+    def from_engine(cls, err: EngineError) -> ApiError:
+        """A 422 from the engine's refusal."""
+        return cls(422, str(err), err.field)
+
+
+def build_dataset(cfg: DatasetConfig, settings: Settings) -> Dataset:
+    """The dataset a config describes, within the server's limits."""
+    if cfg.name == "custom":
+        return custom_dataset(
+            cfg.x,
+            cfg.y,
+            cfg.x_test,
+            cfg.y_test,
+            task=cfg.task,
+            max_samples=settings.max_samples,
+            max_inputs=settings.max_inputs,
+            max_outputs=settings.max_inputs,
+        )
+    if cfg.samples > settings.max_samples:
+        raise EngineError("dataset.samples", f"must be at most {settings.max_samples} on this server")
+    return make_dataset(cfg.name, cfg.samples, cfg.noise, cfg.train_fraction, cfg.seed, cfg.classes)
+
+
+def train_config(cfg: SessionConfig, settings: Settings) -> TrainConfig:
+    """The engine's TrainConfig for a session config, within the server's network limits."""
+    if len(cfg.hidden) > settings.max_hidden_layers:
+        raise EngineError("hidden", f"at most {settings.max_hidden_layers} hidden layers on this server")
+    if any(h < 1 or h > settings.max_units for h in cfg.hidden):
+        raise EngineError("hidden", f"each hidden layer needs 1 to {settings.max_units} units on this server")
+    act = cfg.activation if isinstance(cfg.activation, str) else tuple(cfg.activation)
+    return TrainConfig(
+        hidden=tuple(cfg.hidden),
+        activation=act,
+        output_activation=cfg.output_activation,
+        loss=cfg.loss,
+        learning_rate=cfg.learning_rate,
+        batch_size=cfg.batch_size,
+        optimizer=cfg.optimizer,
+        momentum=cfg.momentum,
+        regularization=cfg.regularization,
+        reg_rate=cfg.reg_rate,
+        init=cfg.init,
+        init_scale=cfg.init_scale,
+        seed=cfg.seed,
+        features=None if cfg.features is None else tuple(cfg.features),
+    )
+
+
+def build_trainer(cfg: SessionConfig, settings: Settings) -> Trainer:
+    """A fresh Trainer for a session config (EngineError for anything refused)."""
+    return Trainer(build_dataset(cfg.dataset, settings), train_config(cfg, settings))
+
+
+@dataclass(eq=False)
+class Session:
+    """One run and who may drive it. ``lock`` guards every use of ``trainer``; ``run_lock`` keeps two
+    long runs (a REST train call, a playing loop) from interleaving their updates."""
+
+    id: str
+    token: str
+    client: str
+    config: SessionConfig
+    trainer: Trainer
+    created: float = field(default_factory=time.time)
+    touched: float = field(default_factory=time.monotonic)
+    playing: bool = False
+    version: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    watchers: int = 0
+
+    @property
+    def status(self) -> str:
+        """``diverged``, ``playing`` or ``paused``."""
+        if self.trainer.diverged:
+            return "diverged"
+        return "playing" if self.playing else "paused"
+
+    def touch(self) -> None:
+        """Mark the session as used now (for expiry)."""
+        self.touched = time.monotonic()
+
+    def mark_changed(self) -> None:
+        """Note a change that watchers (live channel, rooms, persistence) should see."""
+        self.version += 1
+        self.changed.set()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (engine work) in a worker thread while holding the session lock."""
+        async with self.lock:
+            self.touch()
+            return await to_thread.run_sync(fn)
+
+    def full_config(self) -> dict[str, Any]:
+        """The session config with the engine's resolved defaults (activation, output, loss, features)."""
+        cfg = self.trainer.config
+        out = self.config.model_dump(mode="json", exclude={"dataset": {"x", "y", "x_test", "y_test"}})
+        activation: Any = list(cfg.activation)
+        if len(set(activation)) == 1 and isinstance(self.config.activation, str):
+            activation = activation[0] if activation else self.config.activation
+        out.update(
+            hidden=list(cfg.hidden),
+            activation=activation,
+            output_activation=cfg.output_activation,
+            loss=cfg.loss,
+            features=list(cfg.features or ()),
+            learning_rate=cfg.learning_rate,
+            batch_size=cfg.batch_size,
+            optimizer=cfg.optimizer,
+            momentum=cfg.momentum,
+            regularization=cfg.regularization,
+            reg_rate=cfg.reg_rate,
+            init=cfg.init,
+            init_scale=cfg.init_scale,
+            seed=cfg.seed,
+        )
+        return out
+
+    def export(self) -> dict[str, Any]:
+        """One JSON-able document (config, data, weights, optimizer state, counters, history)."""
+        ds = self.trainer.dataset
+        return {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "data": {
+                "task": ds.task,
+                "x": ds.x_train.tolist(),
+                "y": ds.y_train.tolist(),
+                "x_test": ds.x_test.tolist(),
+                "y_test": ds.y_test.tolist(),
+            },
+            "state": self.trainer.state(),
+        }
+
+
+def trainer_from_export(doc: dict[str, Any], settings: Settings) -> tuple[SessionConfig, Trainer]:
+    """Rebuild a run from an export document so that it continues bit for bit."""
+    if doc.get("format") != EXPORT_FORMAT or doc.get("version") != EXPORT_VERSION:
+        raise EngineError("import.format", f"expected a {EXPORT_FORMAT} document of version {EXPORT_VERSION}")
+    try:
+        config = SessionConfig.model_validate(doc.get("config") or {})
+        data, state = doc["data"], doc["state"]
+        dataset = custom_dataset(
+            data["x"],
+            data["y"],
+            data.get("x_test") or None,
+            data.get("y_test") or None,
+            task=data.get("task"),
+            max_samples=settings.max_samples,
+            max_inputs=settings.max_inputs,
+            max_outputs=settings.max_inputs,
+        )
+    except (KeyError, TypeError) as err:
+        raise EngineError("import", f"incomplete document: missing {err}") from None
+    except ValueError as err:  # pydantic's ValidationError and EngineError are both ValueErrors
+        if isinstance(err, EngineError):
+            raise EngineError(f"import.{err.field}", err.message) from None
+        raise EngineError("import.config", str(err).splitlines()[0]) from None
+    if not isinstance(state, dict):
+        raise EngineError("import.state", "must be an object")
+    trainer = Trainer(dataset, train_config(config, settings))
+    trainer.load_state(state)
+    return config, trainer
+
+
+class SessionStore:
+    """Every live session, by id; creation limits (total, per client) and idle expiry."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions: dict[str, Session] = {}
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def _check_room(self, client: str) -> None:
+        s = self.settings
+        if len(self.sessions) >= s.max_sessions:
+            raise ApiError(429, f"the server holds its maximum of {s.max_sessions} sessions; try again later")
+        mine = sum(1 for x in self.sessions.values() if x.client == client)
+        if mine >= s.max_sessions_per_client:
+            raise ApiError(429, f"at most {s.max_sessions_per_client} sessions per client; delete one first")
+
+    async def create(self, config: SessionConfig, client: str, trainer: Trainer | None = None) -> Session:
+        """A new session from a config (or an already built trainer), within the limits."""
+        self._check_room(client)
+        if trainer is None:
+            try:
+                trainer = await to_thread.run_sync(build_trainer, config, self.settings)
+            except EngineError as err:
+                raise ApiError.from_engine(err) from None
+        self._check_room(client)  # limits may have filled while the trainer was built
+        session = Session(secrets.token_urlsafe(12), secrets.token_urlsafe(24), client, config, trainer)
+        self.sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str, token: str | None) -> Session:
+        """The session if ``token`` opens it: 404 unknown, 401 no token, 403 wrong token."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, f"no session {session_id!r} (it may have expired)")
+        if not token:
+            raise ApiError(401, "this call needs the session's token: Authorization: Bearer <token>")
+        if not secrets.compare_digest(token.encode(), session.token.encode()):
+            raise ApiError(403, "that token does not open this session")
+        session.touch()
+        return session
+
+    def delete(self, session_id: str) -> None:
+        """Forget a session."""
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            session.playing = False
+            session.mark_changed()
+
+    def expire(self, now: float | None = None) -> list[str]:
+        """Delete sessions idle for longer than the TTL (a watched or playing session is not idle)."""
+        now = time.monotonic() if now is None else now
+        ttl = self.settings.session_ttl
+        gone = [
+            sid
+            for sid, s in self.sessions.items()
+            if now - s.touched > ttl and not s.watchers and not (s.playing and not s.trainer.diverged)
+        ]
+        for sid in gone:
+            self.delete(sid)
+        return gone
+
+
+def finite_rows(rows: Any, field: str) -> np.ndarray:
+    """A 2-D float64 array from JSON rows (1-D lists become one column), finite and rectangular."""
+    try:
+        arr = np.asarray(rows, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise EngineError(field, "must be a rectangular list of rows of numbers") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.size == 0:
+        raise EngineError(field, "must be a non-empty list of rows of numbers")
+    if not np.isfinite(arr).all():
+        raise EngineError(field, "must hold finite numbers only")
+    return arr
