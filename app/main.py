@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import errors, meta, sessions
+from app.api import errors, live, meta, sessions
 from app.api.limits import BodyLimit
+from app.live import LiveHub
 from app.sessions import SessionStore
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             task.cancel()
+            await app.state.hub.close()
+            app.state.store.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Backprop Playground",
@@ -55,10 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = SessionStore(settings)
+    app.state.hub = LiveHub(app.state.store, settings)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(meta.router)
     app.include_router(sessions.router)
+    app.include_router(live.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -11,13 +11,14 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-from anyio import to_thread
+from pydantic import ValidationError
 
-from app.engine import Dataset, EngineError, TrainConfig, Trainer, custom_dataset, make_dataset
+from app.engine import Dataset, EngineError, StepRecord, TrainConfig, Trainer, custom_dataset, make_dataset
 from app.schemas import DatasetConfig, SessionConfig
 from app.settings import Settings
 
@@ -91,22 +92,32 @@ def build_trainer(cfg: SessionConfig, settings: Settings) -> Trainer:
 
 @dataclass(eq=False)
 class Session:
-    """One run and who may drive it. ``lock`` guards every use of ``trainer``; ``run_lock`` keeps two
-    long runs (a REST train call, a playing loop) from interleaving their updates."""
+    """One run and who may drive it.
+
+    ``lock`` guards every use of ``trainer`` (engine work runs in the store's worker threads while it is
+    held); ``run_lock`` keeps two long runs (a REST train call, the play loop) from interleaving their
+    updates. ``version`` counts every change, ``config_version`` the changes of config or weights that are
+    not training; watchers (live sockets, rooms) wait on events that ``mark_changed`` sets.
+    """
 
     id: str
     token: str
     client: str
     config: SessionConfig
     trainer: Trainer
+    executor: ThreadPoolExecutor
     created: float = field(default_factory=time.time)
     touched: float = field(default_factory=time.monotonic)
     playing: bool = False
     version: int = 0
+    config_version: int = 0
+    steps_per_frame: int | None = None  # None: one epoch per frame
+    probe: int = 0
+    last_record: StepRecord | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    watchers: int = 0
+    watchers: set[asyncio.Event] = field(default_factory=set)
+    frame_cache: tuple[int, bytes] | None = None
 
     @property
     def status(self) -> str:
@@ -119,39 +130,72 @@ class Session:
         """Mark the session as used now (for expiry)."""
         self.touched = time.monotonic()
 
-    def mark_changed(self) -> None:
-        """Note a change that watchers (live channel, rooms, persistence) should see."""
+    def mark_changed(self, config: bool = False) -> None:
+        """Note a change (``config``: of settings or weights, not training) and wake every watcher."""
         self.version += 1
-        self.changed.set()
+        if config:
+            self.config_version += 1
+            self.last_record = None
+        for event in self.watchers:
+            event.set()
+
+    def watch(self) -> asyncio.Event:
+        """An event set on every change, until ``unwatch``."""
+        event = asyncio.Event()
+        self.watchers.add(event)
+        return event
+
+    def unwatch(self, event: asyncio.Event) -> None:
+        """Stop watching."""
+        self.watchers.discard(event)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (engine work) in a worker thread while holding the session lock."""
         async with self.lock:
             self.touch()
-            return await to_thread.run_sync(fn)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    def apply_changes(self, changes: dict[str, Any], settings: Settings) -> bool:
+        """Apply new settings (PATCH, the live channel's ``set``): hyperparameters keep the weights; ``hidden``,
+        ``features``, ``dataset`` or ``seed`` rebuild the network from the seed. Returns True when the weights
+        were kept. Call with the lock held; nothing changes on error (EngineError)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        try:
+            new_config = SessionConfig.model_validate({**self.config.model_dump(), **changes})
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = ".".join(str(p) for p in first.get("loc", ())) or "config"
+            raise EngineError(loc, str(first.get("msg"))) from None
+        kept = True
+        if "dataset" in changes:
+            self.trainer = build_trainer(new_config, settings)
+            kept = False
+        elif changes:
+            full = train_config(new_config, settings)
+            kept = self.trainer.reconfigure(**{k: getattr(full, k) for k in changes})
+        self.config = new_config
+        self.probe = min(self.probe, self.trainer.n_train - 1)
+        return kept
+
+    def reset(self, seed: int | None) -> None:
+        """New weights from the config's seed, or from ``seed`` (which becomes the config's). Lock held."""
+        self.trainer.reset(seed)
+        if seed is not None:
+            self.config = self.config.model_copy(update={"seed": seed})
 
     def full_config(self) -> dict[str, Any]:
         """The session config with the engine's resolved defaults (activation, output, loss, features)."""
         cfg = self.trainer.config
         out = self.config.model_dump(mode="json", exclude={"dataset": {"x", "y", "x_test", "y_test"}})
         activation: Any = list(cfg.activation)
-        if len(set(activation)) == 1 and isinstance(self.config.activation, str):
-            activation = activation[0] if activation else self.config.activation
+        if isinstance(self.config.activation, str):
+            activation = self.config.activation
         out.update(
             hidden=list(cfg.hidden),
             activation=activation,
             output_activation=cfg.output_activation,
             loss=cfg.loss,
             features=list(cfg.features or ()),
-            learning_rate=cfg.learning_rate,
-            batch_size=cfg.batch_size,
-            optimizer=cfg.optimizer,
-            momentum=cfg.momentum,
-            regularization=cfg.regularization,
-            reg_rate=cfg.reg_rate,
-            init=cfg.init,
-            init_scale=cfg.init_scale,
-            seed=cfg.seed,
         )
         return out
 
@@ -209,6 +253,9 @@ class SessionStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions: dict[str, Session] = {}
+        # One small pool runs all engine work, first come first served: playing sessions and REST train calls
+        # queue their time-boxed slices here, so they take turns fairly and the event loop never waits.
+        self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engine")
 
     def __len__(self) -> int:
         return len(self.sessions)
@@ -226,11 +273,12 @@ class SessionStore:
         self._check_room(client)
         if trainer is None:
             try:
-                trainer = await to_thread.run_sync(build_trainer, config, self.settings)
+                loop = asyncio.get_running_loop()
+                trainer = await loop.run_in_executor(self.executor, build_trainer, config, self.settings)
             except EngineError as err:
                 raise ApiError.from_engine(err) from None
         self._check_room(client)  # limits may have filled while the trainer was built
-        session = Session(secrets.token_urlsafe(12), secrets.token_urlsafe(24), client, config, trainer)
+        session = Session(secrets.token_urlsafe(12), secrets.token_urlsafe(24), client, config, trainer, self.executor)
         self.sessions[session.id] = session
         return session
 
@@ -251,17 +299,13 @@ class SessionStore:
         session = self.sessions.pop(session_id, None)
         if session is not None:
             session.playing = False
-            session.mark_changed()
+            session.mark_changed(config=True)
 
     def expire(self, now: float | None = None) -> list[str]:
         """Delete sessions idle for longer than the TTL (a watched or playing session is not idle)."""
         now = time.monotonic() if now is None else now
         ttl = self.settings.session_ttl
-        gone = [
-            sid
-            for sid, s in self.sessions.items()
-            if now - s.touched > ttl and not s.watchers and not (s.playing and not s.trainer.diverged)
-        ]
+        gone = [sid for sid, s in self.sessions.items() if now - s.touched > ttl and not s.watchers]
         for sid in gone:
             self.delete(sid)
         return gone

@@ -24,8 +24,12 @@ def _arr(a: Array) -> Array:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-def _num(x: float | None) -> float | None:
+def finite(x: float | None) -> float | None:
+    """A number, or None when it is missing or not finite."""
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+_num = finite
 
 
 def dumps(obj: Any) -> bytes:
@@ -98,3 +102,63 @@ def gradcheck(g: GradCheck) -> dict[str, Any]:
             for layer in g.layers
         ],
     }
+
+
+def phases(t: Trace, y: Array, before: Sequence[Array], delta_theta: Sequence[Array] | None) -> list[dict[str, Any]]:
+    """One pass in the order the page animates it: forward (layer 1..L: z, a), the cost (with the targets y),
+    backward (δ from layer L down to 2), the gradients D^(l) (l = L−1 down to 1) and, for a training step, the
+    update of each Θ^(l): before, ΔΘ and after (``before`` are the weights the pass used)."""
+    out: list[dict[str, Any]] = [{"phase": "forward", "layer": 1, "a": _arr(t.a[0])}]
+    last = len(t.a)
+    for i in range(1, last):
+        out.append({"phase": "forward", "layer": i + 1, "z": _arr(t.z[i]), "a": _arr(t.a[i])})  # type: ignore[arg-type]
+    out.append(
+        {
+            "phase": "cost",
+            "y": _arr(y),
+            "data": finite(t.cost_data),
+            "regularization": finite(t.cost_regularization),
+            "total": finite(t.cost_total),
+        }
+    )
+    for i in range(last - 1, 0, -1):
+        out.append({"phase": "backward", "layer": i + 1, "delta": _arr(t.delta[i])})  # type: ignore[arg-type]
+    for i in range(last - 2, -1, -1):
+        out.append({"phase": "gradient", "layer": i + 1, "D": _arr(t.grads[i])})
+    if delta_theta is not None:
+        for i, (b, d) in enumerate(zip(before, delta_theta, strict=True)):
+            out.append({"phase": "update", "layer": i + 1, "before": _arr(b), "delta": _arr(d), "after": _arr(b + d)})
+    return out
+
+
+# -- binary frames of the live channel ---------------------------------------------------------------------
+
+FRAME_MAGIC = b"BPF1"
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def frame(header: dict[str, Any], arrays: Sequence[tuple[str, Array]]) -> bytes:
+    """A binary ``frame`` (docs/protocol.md): magic ``BPF1``, a little-endian uint32 n, n bytes of JSON
+    header (with ``arrays``: the name and shape of each array, in order, padded with spaces to a multiple of
+    4), then every array as little-endian float32, row-major. Values beyond float32's range are clipped."""
+    manifest = [{"name": name, "shape": list(a.shape)} for name, a in arrays]
+    head = dumps({**header, "arrays": manifest})
+    head += b" " * (-len(head) % 4)
+    parts = [FRAME_MAGIC, len(head).to_bytes(4, "little"), head]
+    for _, a in arrays:
+        parts.append(np.clip(a, -_F32_MAX, _F32_MAX).astype("<f4", order="C").tobytes())
+    return b"".join(parts)
+
+
+def read_frame(data: bytes) -> tuple[dict[str, Any], dict[str, Array]]:
+    """Decode a binary frame (the inverse of ``frame``, for tests and Python clients)."""
+    if data[:4] != FRAME_MAGIC:
+        raise ValueError("not a frame")
+    n = int.from_bytes(data[4:8], "little")
+    header = orjson.loads(data[8 : 8 + n])
+    arrays, offset = {}, 8 + n
+    for spec in header["arrays"]:
+        size = int(np.prod(spec["shape"]))
+        arrays[spec["name"]] = np.frombuffer(data, "<f4", size, offset).reshape(spec["shape"]).astype(np.float64)
+        offset += 4 * size
+    return header, arrays

@@ -25,15 +25,20 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def _message(e: dict[str, Any]) -> tuple[str, str]:
+    """(field, message) of one pydantic error; a JSON syntax error names the body and the character."""
+    if e.get("type") == "json_invalid":
+        at = e.get("loc", ("body", "?"))[-1]
+        return "body", f"invalid JSON at character {at}"
+    return _field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
-    lines = []
-    for e in errors[:5]:
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        lines.append(f"{_field(tuple(e.get('loc', ())))}: {msg}")
-    clean = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg"))} for e in errors[:50]]
-    return JSONResponse({"detail": "; ".join(lines), "errors": clean}, status_code=422)
+    clean = [dict(zip(("field", "message"), _message(e), strict=True)) for e in exc.errors()[:50]]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in clean[:5])
+    field = clean[0]["field"] if clean else "body"
+    return JSONResponse({"detail": detail or "invalid request", "field": field, "errors": clean}, status_code=422)
 
 
 def _api(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,7 @@ import numpy as np
 from .datasets import Dataset, feature_transform, validate_features
 from .errors import EngineError
 from .functions import HIDDEN_ACTIVATIONS, REGULARIZATIONS, regularization_cost
-from .network import Network, Trace, augment
+from .network import Network, Trace, Workspace, augment
 from .optimizers import SGD, make_optimizer
 
 Array = np.ndarray
@@ -253,16 +253,38 @@ class Trainer:
         order = self._shuffle() if self._order is None else self._order
         return order[self.offset : self.offset + self.config.batch_size]
 
-    def step(self, record: bool = False) -> StepRecord | None:
-        """One mini-batch update; with ``record`` the batch, its trace and ΔΘ. None when diverged."""
+    def step(self, record: bool = False, batch_size: int | None = None) -> StepRecord | None:
+        """One mini-batch update from the schedule (``batch_size`` overrides the config's for this step);
+        with ``record`` the batch, its trace and ΔΘ. None when diverged."""
         if self.divergence is not None:
             return None
-        net, cfg = self.network, self.config
         order = self._shuffle() if self._order is None else self._order
         start = self.offset
-        stop = min(start + cfg.batch_size, self.n_train)
-        ws = net.workspace(stop - start)
+        stop = min(start + (batch_size or self.config.batch_size), self.n_train)
+        ws = self.network.workspace(stop - start)
         ws.feed(self._x_epoch[:, start:stop], self._y_epoch[:, start:stop])
+        out = self._update(ws, order[start:stop], record)
+        if self.divergence is None:
+            self.offset = stop
+            if stop >= self.n_train:
+                self.offset = 0
+                self.epoch += 1
+                self._order = None
+                self._log_epoch()
+        return out
+
+    def step_on(self, indices: Sequence[int], record: bool = True) -> StepRecord | None:
+        """One update on chosen training samples, outside the epoch schedule (it counts as a step)."""
+        if self.divergence is not None:
+            return None
+        idx = self._indices(indices)
+        ws = self.network.workspace(len(idx))
+        ws.feed(self._x_aug[:, idx], self._y[:, idx])
+        return self._update(ws, idx, record)
+
+    def _update(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
+        """Forward, backward and the optimizer's update on the batch fed to ``ws``."""
+        net, cfg = self.network, self.config
         net.forward(ws)
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
@@ -274,19 +296,9 @@ class Trainer:
             self._diverge("the weights became non-finite (∞ or NaN): try a smaller learning rate")
             return None
         self.step_count += 1
-        record_out = None
-        if record:
-            assert trace is not None
-            record_out = StepRecord(
-                self.step_count, self.epoch, order[start:stop], trace, net.unflatten(delta), self.grad_norms
-            )
-        self.offset = stop
-        if stop >= self.n_train:
-            self.offset = 0
-            self.epoch += 1
-            self._order = None
-            self._log_epoch()
-        return record_out
+        if trace is None:
+            return None
+        return StepRecord(self.step_count, self.epoch, indices, trace, net.unflatten(delta), self.grad_norms)
 
     def _diverge(self, reason: str) -> None:
         np.copyto(self.network.theta_flat, self._previous)
@@ -376,11 +388,15 @@ class Trainer:
             self.config.reg_rate,
         )
 
-    def trace_samples(self, indices: Sequence[int]) -> Trace:
-        """The full pass over training samples by index, no update."""
+    def _indices(self, indices: Sequence[int]) -> Array:
         idx = np.asarray(indices, dtype=np.intp)
         if idx.ndim != 1 or len(idx) == 0 or idx.min() < 0 or idx.max() >= self.n_train:
             raise EngineError("samples", f"training-set indices must lie in [0, {self.n_train - 1}]")
+        return idx
+
+    def trace_samples(self, indices: Sequence[int]) -> Trace:
+        """The full pass over training samples by index, no update."""
+        idx = self._indices(indices)
         return self.network.trace(
             self.x_train[idx], self.dataset.y_train[idx], self.config.regularization, self.config.reg_rate
         )

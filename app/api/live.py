@@ -1,0 +1,372 @@
+"""The live channel (SPEC §4, docs/protocol.md): websocket ``/api/sessions/{id}/ws``.
+
+One reader loop handles the client's messages in order; one sender loop wakes on every change of the
+session and sends, newest first, what the client has not seen: a ``state`` when settings or weights changed,
+a ``status`` when it changed, and — only while the client has credit — the newest ``frame``. A client that
+stops reading holds no queue: frames it has no credit for are never built for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.websockets import WebSocketState
+
+from app import wire
+from app.api.sessions import state
+from app.engine import EngineError, gradient_check
+from app.live import LiveHub, probe_message, step_message
+from app.schemas import SessionPatch
+from app.sessions import ApiError, Session, SessionStore
+from app.settings import Settings
+
+router = APIRouter()
+PROTOCOL = 1
+CREDITS = 2
+AUTH_TIMEOUT_S = 10.0
+MAX_MESSAGE_BYTES = 64 * 1024
+RATE_PER_S, RATE_BURST = 60.0, 120.0
+CLOSE_POLICY, CLOSE_GONE, CLOSE_TOO_BIG = 1008, 4404, 1009
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class StepMsg(_Msg):
+    type: str
+    unit: str = Field("batch", pattern="^(sample|batch|epoch)$")
+    sample: int | None = Field(None, ge=0)
+
+
+class TraceMsg(_Msg):
+    type: str
+    sample: int = Field(ge=0)
+
+
+class ResetMsg(_Msg):
+    type: str
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+
+
+class SetWeightMsg(_Msg):
+    type: str
+    layer: int
+    row: int
+    column: int
+    value: float
+
+
+class GradcheckMsg(_Msg):
+    type: str
+    samples: list[int] | None = Field(None, min_length=1, max_length=256)
+    epsilon: float = Field(1e-5, gt=0, le=0.1)
+
+
+class SetMsg(SessionPatch):
+    """``set``: the fields of PATCH, plus the live channel's own ``steps_per_frame`` and ``probe``."""
+
+    type: str
+    steps_per_frame: int | None = Field(None, ge=0, le=100_000, description="0 or null: one epoch per frame")
+    probe: int | None = Field(None, ge=0)
+
+
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+    """A browser's socket must come from this server's own origin or one listed in BPP_ALLOWED_ORIGINS."""
+    origin = ws.headers.get("origin")
+    if origin is None:  # not a browser: scripts authenticate with the token alone
+        return True
+    origin = origin.rstrip("/")
+    host = ws.headers.get("host", "")
+    own = {f"http://{host}", f"https://{host}"}
+    return origin in own or origin in settings.allowed_origins
+
+
+class Connection:
+    """One client's socket: its credit, its rate budget and a lock so that only one send runs at once."""
+
+    def __init__(self, ws: WebSocket, session: Session, hub: LiveHub, settings: Settings, read_only: bool) -> None:
+        self.ws = ws
+        self.read_only = read_only
+        self.session = session
+        self.hub = hub
+        self.settings = settings
+        self.credits = CREDITS
+        self.wake = session.watch()
+        self.send_lock = asyncio.Lock()
+        self.tokens = RATE_BURST
+        self.refilled = time.monotonic()
+        self.last_frame_at = 0.0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message."""
+        text = wire.dumps(message).decode()
+        async with self.send_lock:
+            await self.ws.send_text(text)
+
+    async def error(self, code: str, message: str, field: str | None = None) -> None:
+        """Tell the client what was wrong with its message; nothing changed."""
+        await self.send({"type": "error", "code": code, "message": message, "field": field})
+
+    def allow(self) -> bool:
+        """Token bucket: RATE_PER_S messages a second, bursts of RATE_BURST."""
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    # -- sender ----------------------------------------------------------------------------------------
+
+    async def sender(self) -> None:
+        """Send what changed, newest first; frames only while there is credit, at most BPP_FPS a second."""
+        session, store = self.session, self.hub.store
+        seen_config, seen_status, seen_frame = session.config_version, session.status, -1
+        period = 1.0 / self.settings.fps
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if store.sessions.get(session.id) is not session:
+                await self.ws.close(CLOSE_GONE, "the session was deleted or expired")
+                return
+            if session.config_version != seen_config:
+                seen_config = session.config_version
+                await self.send({"type": "state", "session": await session.run(lambda: state(session))})
+            if session.status != seen_status:
+                seen_status = session.status
+                await self.send(status_message(session))
+            if self.credits > 0 and session.version != seen_frame:
+                wait = self.last_frame_at + period - time.monotonic()
+                if wait > 0:  # rate cap: come back when the period is over
+                    asyncio.get_running_loop().call_later(wait, self.wake.set)
+                    continue
+                seen_frame = session.version
+                data = await self.hub.frame(session)
+                self.credits -= 1
+                self.last_frame_at = time.monotonic()
+                async with self.send_lock:
+                    await self.ws.send_bytes(data)
+
+    # -- reader ----------------------------------------------------------------------------------------
+
+    async def handle(self, raw: str) -> None:
+        """Parse and act on one client message; anything wrong gets an ``error`` and changes nothing."""
+        if len(raw) > MAX_MESSAGE_BYTES:
+            await self.error("too_large", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
+            return
+        if not self.allow():
+            await self.error("rate_limited", f"at most {RATE_PER_S:.0f} messages a second")
+            return
+        try:
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            await self.error("bad_json", "messages are JSON objects with a type")
+            return
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.error("unknown_type", f"unknown message type {kind!r}; see docs/protocol.md")
+            return
+        if self.read_only and kind not in READ_ONLY_TYPES:
+            await self.error("read_only", "this channel is read-only: fork the run to drive your own")
+            return
+        try:
+            await handler(self, msg)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or None
+            await self.error("invalid", f"{field}: {first.get('msg')}", field)
+        except EngineError as err:
+            await self.error("invalid", str(err), err.field)
+        except ApiError as err:
+            await self.error("invalid", err.detail, err.field)
+
+
+def status_message(session: Session) -> dict[str, Any]:
+    """``status``: playing, paused or diverged (with why)."""
+    div = session.trainer.divergence
+    return {
+        "type": "status",
+        "status": session.status,
+        "step": session.trainer.step_count,
+        "divergence": None if div is None else {"step": div.step, "reason": div.reason},
+    }
+
+
+async def _play(c: Connection, msg: dict[str, Any]) -> None:
+    if c.session.trainer.diverged:
+        await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
+        return
+    c.hub.play(c.session)
+
+
+async def _pause(c: Connection, msg: dict[str, Any]) -> None:
+    c.hub.pause(c.session)
+
+
+async def _ack(c: Connection, msg: dict[str, Any]) -> None:
+    c.credits = min(CREDITS, c.credits + 1)
+    c.wake.set()
+
+
+async def _step(c: Connection, msg: dict[str, Any]) -> None:
+    m = StepMsg.model_validate(msg)
+    session = c.session
+    c.hub.pause(session)
+    async with session.run_lock:
+        out = await session.run(lambda: step_message(session, m.unit, m.sample))
+    session.mark_changed()
+    if out is None:
+        await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
+        return
+    await c.send(out)
+
+
+async def _trace(c: Connection, msg: dict[str, Any]) -> None:
+    m = TraceMsg.model_validate(msg)
+    await c.send(await c.session.run(lambda: probe_message(c.session, m.sample)))
+
+
+async def _set(c: Connection, msg: dict[str, Any]) -> None:
+    m = SetMsg.model_validate(msg)
+    session = c.session
+    changes = m.model_dump(exclude_unset=True, exclude={"type", "steps_per_frame", "probe"})
+    if m.probe is not None and m.probe >= session.trainer.n_train:
+        raise EngineError("probe", f"must be a training-set index in [0, {session.trainer.n_train - 1}]")
+
+    def apply() -> None:
+        session.apply_changes(changes, c.settings)
+        if "steps_per_frame" in m.model_fields_set:
+            session.steps_per_frame = m.steps_per_frame or None
+        if m.probe is not None:
+            session.probe = m.probe
+
+    await session.run(apply)
+    session.mark_changed(config=True)
+
+
+async def _reset(c: Connection, msg: dict[str, Any]) -> None:
+    m = ResetMsg.model_validate(msg)
+    await c.session.run(lambda: c.session.reset(m.seed))
+    c.session.mark_changed(config=True)
+
+
+async def _set_weight(c: Connection, msg: dict[str, Any]) -> None:
+    m = SetWeightMsg.model_validate(msg)
+    if not math.isfinite(m.value):
+        raise EngineError("value", "must be a finite number")
+    await c.session.run(lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
+    c.session.mark_changed(config=True)
+
+
+async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
+    m = GradcheckMsg.model_validate(msg)
+    session = c.session
+
+    def run() -> dict[str, Any]:
+        tr = session.trainer
+        idx = m.samples if m.samples is not None else list(range(min(tr.n_train, 32)))
+        if min(idx) < 0 or max(idx) >= tr.n_train:
+            raise EngineError("samples", f"training-set indices must lie in [0, {tr.n_train - 1}]")
+        cfg = tr.config
+        check = gradient_check(
+            tr.network, tr.x_train[idx], tr.dataset.y_train[idx], cfg.regularization, cfg.reg_rate, m.epsilon
+        )
+        return {"type": "gradcheck", "step": tr.step_count, **wire.gradcheck(check)}
+
+    await c.send(await session.run(run))
+
+
+async def _auth_again(c: Connection, msg: dict[str, Any]) -> None:
+    await c.error("already_authenticated", "this socket is already authenticated")
+
+
+HANDLERS = {
+    "play": _play,
+    "pause": _pause,
+    "ack": _ack,
+    "step": _step,
+    "trace": _trace,
+    "set": _set,
+    "reset": _reset,
+    "set_weight": _set_weight,
+    "gradcheck": _gradcheck,
+    "auth": _auth_again,
+}
+READ_ONLY_TYPES = frozenset({"ack", "trace", "auth"})
+
+
+async def authenticate(ws: WebSocket, session_id: str, store: SessionStore) -> Session | None:
+    """Wait for ``{"type": "auth", "token": …}``; close with 1008 on anything else."""
+    try:
+        raw = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT_S)
+        msg = orjson.loads(raw)
+        if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(msg.get("token"), str):
+            raise ValueError("the first message must be {type: auth, token}")
+        return store.get(session_id, msg["token"])
+    except (TimeoutError, ValueError, KeyError, ApiError) as err:
+        reason = err.detail if isinstance(err, ApiError) else "authenticate first: {type: auth, token}"
+        await ws.close(CLOSE_POLICY, reason[:120])
+        return None
+
+
+@router.websocket("/api/sessions/{session_id}/ws")
+async def session_socket(ws: WebSocket, session_id: str) -> None:
+    """The live channel of one session: auth, then play/pause/step/trace/set/reset/set_weight/gradcheck/ack."""
+    settings: Settings = ws.app.state.settings
+    hub: LiveHub = ws.app.state.hub
+    await ws.accept()
+    if not origin_allowed(ws, settings):
+        await ws.close(CLOSE_POLICY, "origin not allowed")
+        return
+    session = await authenticate(ws, session_id, hub.store)
+    if session is None:
+        return
+    await serve(ws, session, hub, settings)
+
+
+async def serve(ws: WebSocket, session: Session, hub: LiveHub, settings: Settings, read_only: bool = False) -> None:
+    """Say hello, then run the reader and the sender until the client leaves."""
+    conn = Connection(ws, session, hub, settings, read_only)
+    hello = {
+        "type": "hello",
+        "protocol": PROTOCOL,
+        "credits": CREDITS,
+        "fps": settings.fps,
+        "read_only": read_only,
+        "session": await session.run(lambda: state(session)),
+        "steps_per_frame": hub.steps_per_frame(session),
+        "probe": session.probe,
+    }
+    await conn.send(hello)
+    conn.wake.set()
+    sender = asyncio.create_task(conn.sender())
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                await conn.error("binary", "send JSON text messages")
+            else:
+                await conn.handle(text)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        session.unwatch(conn.wake)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        if ws.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(1000)

@@ -1,0 +1,213 @@
+"""Playing sessions and what the live channel sends: the play loop, frames and step traces.
+
+How training shares the CPU (measured with bench/stream.py, figures in the README): every piece of engine
+work — a play loop's slice, a REST train call's slice, a frame, a step — runs on the store's small worker
+pool (``BPP_WORKERS`` threads, default 2, one per core), which serves its queue first come, first served.
+Each playing session queues at most one slice per frame period, and a slice is time-boxed to its fair share
+of a frame period (``period × workers / playing sessions``, between 2 ms and ``BPP_TRAIN_SLICE_MS``). So one
+session at full speed gets the whole machine when alone, and thirty get a thirtieth each, without any of
+them waiting behind a long run. The event loop only awaits; it never trains. A per-session pool of 40
+threads (anyio's default) measured worse: the GIL turns them into a lottery and frame latency spreads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from app import wire
+from app.engine import Metrics, StepRecord, Trace
+from app.sessions import Session, SessionStore
+from app.settings import Settings
+
+UNWATCHED_PAUSE_S = 30.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
+MIN_SLICE_S = 0.002
+
+
+class LiveHub:
+    """Runs the play loops of playing sessions and builds their frames (one build serves every viewer)."""
+
+    def __init__(self, store: SessionStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.loops: dict[str, asyncio.Task[None]] = {}
+        self._metrics: dict[str, tuple[int, float, float, Metrics]] = {}  # step, when, cost (s), metrics
+
+    # -- play / pause --------------------------------------------------------------------------------------
+
+    def play(self, session: Session) -> None:
+        """Start training continuously (no-op when already playing or diverged)."""
+        if session.trainer.diverged:
+            return
+        session.playing = True
+        if session.id not in self.loops:
+            self.loops[session.id] = asyncio.create_task(self._loop(session), name=f"play-{session.id}")
+        session.mark_changed()
+
+    def pause(self, session: Session) -> None:
+        """Stop training; the current slice finishes first."""
+        if session.playing:
+            session.playing = False
+            session.mark_changed()
+
+    async def close(self) -> None:
+        """Cancel every play loop (shutdown)."""
+        for task in list(self.loops.values()):
+            task.cancel()
+        await asyncio.gather(*self.loops.values(), return_exceptions=True)
+
+    def steps_per_frame(self, session: Session) -> int:
+        """Training steps per frame: the session's speed, or one epoch (as TensorFlow Playground plays)."""
+        tr = session.trainer
+        return session.steps_per_frame or max(1, math.ceil(tr.n_train / tr.config.batch_size))
+
+    async def _loop(self, session: Session) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.settings.fps
+        next_at = loop.time()
+        unwatched_since: float | None = None
+        try:
+            while session.playing and self.store.sessions.get(session.id) is session:
+                now = loop.time()
+                if session.watchers:
+                    unwatched_since = None
+                elif unwatched_since is None:
+                    unwatched_since = now
+                elif now - unwatched_since > UNWATCHED_PAUSE_S:
+                    self.pause(session)
+                    break
+                share = period * self.settings.workers / max(1, len(self.loops))
+                budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
+                async with session.run_lock:
+                    await session.run(functools.partial(self._chunk, session, budget))
+                if session.trainer.diverged:
+                    session.playing = False
+                session.mark_changed()
+                next_at += period
+                delay = next_at - loop.time()
+                if delay < 0:
+                    next_at, delay = loop.time(), 0.0
+                await asyncio.sleep(delay)
+        finally:
+            self.loops.pop(session.id, None)
+
+    def _chunk(self, session: Session, budget: float) -> None:
+        """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""
+        tr = session.trainer
+        n = self.steps_per_frame(session)
+        if n > 1:
+            tr.run(steps=n - 1, deadline=time.perf_counter() + budget)
+        record = tr.step(record=True)
+        if record is not None:
+            session.last_record = record
+
+    # -- frames --------------------------------------------------------------------------------------------
+
+    async def frame(self, session: Session) -> bytes:
+        """The binary frame of the session's current version (built once, shared by every viewer)."""
+        cached = session.frame_cache
+        if cached is not None and cached[0] == session.version:
+            return cached[1]
+        version = session.version
+        data = await session.run(lambda: self._build_frame(session))
+        session.frame_cache = (version, data)
+        return data
+
+    def _metrics_now(self, session: Session) -> Metrics:
+        """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow)."""
+        tr = session.trainer
+        now = time.perf_counter()
+        cached = self._metrics.get(session.id)
+        if cached is not None and (cached[0] == tr.step_count or now - cached[1] < 10 * cached[2]):
+            return cached[3]
+        metrics = tr.evaluate()
+        self._metrics[session.id] = (tr.step_count, now, time.perf_counter() - now, metrics)
+        return metrics
+
+    def _build_frame(self, session: Session) -> bytes:
+        tr = session.trainer
+        arrays: list[tuple[str, np.ndarray]] = []
+        for i, theta in enumerate(tr.network.theta, start=1):
+            arrays.append((f"W{i}", theta))
+        record = session.last_record
+        batch: dict[str, Any] | None = None
+        if record is not None:
+            batch = {"step": record.step, "m": record.trace.m}
+            for i, (d, u) in enumerate(zip(record.trace.grads, record.delta_theta, strict=True), start=1):
+                arrays += [(f"D{i}", d), (f"U{i}", u)]
+            for i, a in enumerate(record.trace.a, start=1):
+                arrays.append((f"A{i}", a.mean(axis=0)))
+            for i, e in enumerate(record.trace.delta[1:], start=2):
+                arrays.append((f"E{i}", e.mean(axis=0)))  # type: ignore[union-attr]
+            arrays.append(("N", np.asarray(record.grad_norms)))
+        probe = tr.trace_samples([session.probe])
+        for i in range(len(probe.a)):
+            arrays.append((f"PA{i + 1}", probe.a[i][0]))
+            if i:
+                arrays += [(f"PZ{i + 1}", probe.z[i][0]), (f"PE{i + 1}", probe.delta[i][0])]  # type: ignore[index]
+        header = {
+            "type": "frame",
+            "step": tr.step_count,
+            "epoch": tr.epoch,
+            "status": session.status,
+            "metrics": wire.metrics(self._metrics_now(session)),
+            "batch": batch,
+            "probe": {"sample": session.probe, "cost": wire.finite(probe.cost_total)},
+            "steps_per_frame": self.steps_per_frame(session),
+        }
+        return wire.frame(header, arrays)
+
+
+def step_message(session: Session, unit: str, sample: int | None) -> dict[str, Any] | None:
+    """Do one step (``sample``: one update on one sample; ``batch``: the next mini-batch; ``epoch``: up to the
+    end of the epoch) and describe its last update phase by phase. Lock held. None when diverged."""
+    tr = session.trainer
+    record: StepRecord | None
+    if unit == "epoch":
+        epoch = tr.epoch
+        while tr.epoch == epoch and not tr.diverged:
+            nxt = tr.batch_indices()
+            if tr.offset + len(nxt) >= tr.n_train:
+                break
+            tr.step()
+    before = tr.weights()
+    if unit == "sample":
+        record = tr.step_on([sample]) if sample is not None else tr.step(record=True, batch_size=1)
+    else:
+        record = tr.step(record=True)
+    if record is None:
+        return None
+    session.last_record = record
+    return {
+        "type": "trace",
+        "kind": "step",
+        "unit": unit,
+        "step": record.step,
+        "epoch": tr.epoch,
+        "indices": record.indices,
+        "learning_rate": tr.config.learning_rate,
+        "optimizer": tr.config.optimizer,
+        "phases": wire.phases(record.trace, tr.dataset.y_train[record.indices], before, record.delta_theta),
+    }
+
+
+def probe_message(session: Session, sample: int) -> dict[str, Any]:
+    """The forward and backward pass of one training sample at the current weights, no update. Lock held."""
+    tr = session.trainer
+    trace: Trace = tr.trace_samples([sample])
+    return {
+        "type": "trace",
+        "kind": "probe",
+        "unit": "sample",
+        "step": tr.step_count,
+        "epoch": tr.epoch,
+        "indices": [sample],
+        "learning_rate": tr.config.learning_rate,
+        "optimizer": tr.config.optimizer,
+        "phases": wire.phases(trace, tr.dataset.y_train[[sample]], tr.weights(), None),
+    }
