@@ -24,6 +24,8 @@ Status = Literal["paused", "playing", "diverged"]
 # Hard caps on what a request may even describe; the server's BPP_ limits (usually lower) are checked after.
 SEED_MAX = 2**32 - 1
 MAX_ROWS = 100_000
+MAX_MATRICES = 65  # weight matrices of a network with the most hidden layers a request may describe
+COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
 
@@ -111,10 +113,62 @@ class SessionConfig(Model):
     seed: int = Field(0, ge=0, le=SEED_MAX)
 
 
+class ImportedMetrics(Model):
+    """One history entry of an export document (non-finite numbers were written as null)."""
+
+    step: int = Field(ge=0, le=COUNTER_MAX)
+    epoch: int = Field(ge=0, le=COUNTER_MAX)
+    train_loss: float | None
+    test_loss: float | None
+    regularization: float | None
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+    grad_norms: list[float | None] = Field(default_factory=list, max_length=MAX_MATRICES)
+
+
+class ImportedDivergence(Model):
+    """Why and when an exported run diverged."""
+
+    step: int = Field(ge=0, le=COUNTER_MAX)
+    reason: str = Field(max_length=1000)
+
+
+class ImportedState(Model):
+    """Counters, weights, optimizer state and history of an exported run (the engine checks shapes)."""
+
+    step: int = Field(0, ge=0, le=COUNTER_MAX)
+    epoch: int = Field(0, ge=0, le=COUNTER_MAX)
+    offset: int = Field(0, ge=0, le=MAX_ROWS)
+    weights: list[Rows] = Field(max_length=MAX_MATRICES)
+    optimizer_state: dict[str, list[Number] | int] = Field(default_factory=dict, max_length=8)
+    history: list[ImportedMetrics] = Field(default_factory=list, max_length=10_000)
+    divergence: ImportedDivergence | None = None
+
+
+class ImportedData(Model):
+    """The exported run's data, in the dataset's own columns."""
+
+    task: Task | None = None
+    x: Rows
+    y: Rows | list[Number]
+    x_test: Rows | None = None
+    y_test: Rows | list[Number] | None = None
+
+
+class ExportDocument(Model):
+    """What ``GET /api/sessions/{id}/export`` returns: a whole run, to import back."""
+
+    format: str = Field(max_length=100)
+    version: int
+    config: SessionConfig
+    data: ImportedData
+    state: ImportedState
+
+
 class CreateSession(SessionConfig):
     """A session config, or ``{"import": <an export document>}`` to continue an exported run."""
 
-    import_: dict[str, Any] | None = Field(None, alias="import", description="A document from GET …/export.")
+    import_: ExportDocument | None = Field(None, alias="import", description="A document from GET …/export.")
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 

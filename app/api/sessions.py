@@ -88,7 +88,7 @@ async def create_session(
     client = request.client.host if request.client else "unknown"
     if body.import_ is not None:
         try:
-            config, trainer = trainer_from_export(body.import_, settings)
+            config, trainer = trainer_from_export(body.import_.model_dump(), settings)
         except EngineError as err:
             raise ApiError.from_engine(err) from None
         session = await store.create(config, client, trainer)
