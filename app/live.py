@@ -95,6 +95,7 @@ class LiveHub:
                 await asyncio.sleep(delay)
         finally:
             self.loops.pop(session.id, None)
+        await self.store.commit(session)  # a run that stopped is saved at once
 
     def _chunk(self, session: Session, budget: float) -> None:
         """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""

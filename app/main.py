@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import errors, live, meta, sessions
+from app.api import errors, live, meta, pages, rooms, sessions
 from app.api.limits import BodyLimit
 from app.live import LiveHub
+from app.persist import Database
+from app.rooms import RoomStore
 from app.sessions import SessionStore
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
@@ -21,6 +24,8 @@ from app.wire import JSONResponse
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
 EXPIRY_PERIOD_S = 30.0
+CHECKPOINT_PERIOD_S = 3.0
+log = logging.getLogger("backprop_playground")
 
 DESCRIPTION = """A visual backpropagation playground: a NumPy training engine for fully-connected networks that
 shows every activation, error term δ, gradient and update, in the notation of the classic backprop course.
@@ -29,10 +34,20 @@ Every session call needs the session's token as `Authorization: Bearer <token>` 
 session). Errors are JSON with a human-readable `detail` naming the field."""
 
 
-async def _expire_forever(store: SessionStore) -> None:
+async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
+    """Every few seconds: checkpoint changed sessions; twice a minute: expire idle sessions and their rooms."""
+    last_expiry = 0.0
     while True:
-        await asyncio.sleep(EXPIRY_PERIOD_S)
-        store.expire()
+        await asyncio.sleep(CHECKPOINT_PERIOD_S)
+        try:
+            await store.checkpoint_all()
+            now = asyncio.get_running_loop().time()
+            if now - last_expiry > EXPIRY_PERIOD_S:
+                last_expiry = now
+                store.expire()
+                await rooms.expire()
+        except Exception:  # housekeeping must outlive any one bad session
+            log.exception("housekeeping failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,13 +56,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_expire_forever(app.state.store))
+        store: SessionStore = app.state.store
+        if store.db is not None:
+            await store.db.open()
+            loaded = await store.load()
+            rooms_loaded = await app.state.rooms.load()
+            log.info("restored %d sessions and %d rooms from %s", loaded, rooms_loaded, store.db.path)
+        task = asyncio.create_task(_housekeeping(store, app.state.rooms))
         try:
             yield
         finally:
             task.cancel()
             await app.state.hub.close()
-            app.state.store.executor.shutdown(wait=False, cancel_futures=True)
+            if store.db is not None:
+                await store.checkpoint_all()
+                await store.flush()
+                await store.db.close()
+            store.executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Backprop Playground",
@@ -57,13 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.store = SessionStore(settings)
+    db = Database(settings.db) if settings.db else None
+    app.state.store = SessionStore(settings, db)
+    app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)
+    app.include_router(rooms.router)
+    app.include_router(pages.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

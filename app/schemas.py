@@ -6,7 +6,7 @@ return arrays serialized by ``app.wire`` directly, so big arrays never go throug
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +28,7 @@ MAX_MATRICES = 65  # weight matrices of a network with the most hidden layers a 
 COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
+Index = Annotated[int, Field(ge=0, le=MAX_ROWS)]  # a training-set index
 
 
 class Model(BaseModel):
@@ -217,7 +218,7 @@ class BackpropRequest(Model):
         extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{"samples": [0, 1, 2]}, {}]}
     )
 
-    samples: list[int] | None = Field(None, min_length=1, max_length=MAX_ROWS)
+    samples: list[Index] | None = Field(None, min_length=1, max_length=MAX_ROWS)
     x: Rows | None = Field(None, min_length=1, max_length=MAX_ROWS)
     y: Rows | list[Number] | None = Field(None, min_length=1, max_length=MAX_ROWS)
 
@@ -235,7 +236,7 @@ class GradcheckRequest(Model):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [{}]})
 
-    samples: list[int] | None = Field(None, min_length=1, max_length=256)
+    samples: list[Index] | None = Field(None, min_length=1, max_length=256)
     epsilon: float = Field(1e-5, gt=0.0, le=0.1)
 
 
@@ -353,3 +354,59 @@ class DatasetOut(BaseModel):
     inputs: int
     outputs: int
     description: str
+
+
+class CreateRoom(Model):
+    """Open a room on a session you hold the token of (send it as the Bearer token)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"session_id": "…", "title": "Lecture 4: XOR"}]}
+    )
+
+    session_id: str = Field(min_length=1, max_length=64)
+    title: str = Field("", max_length=120)
+
+
+class ForkRequest(Model):
+    """Fork the room's current network; ``name`` is what the teacher's class view shows."""
+
+    name: str | None = Field(None, max_length=40)
+
+
+class RoomCreated(BaseModel):
+    """A new room: the join code for the class, the teacher token for the teacher only."""
+
+    code: str
+    teacher_token: str
+    title: str
+    url: str
+
+
+class RoomOut(BaseModel):
+    """A room as anyone with the code sees it."""
+
+    code: str
+    title: str
+    forks: int
+    session: SessionState
+
+
+class ForkOut(BaseModel):
+    """One student's fork in the class view."""
+
+    id: str
+    name: str | None
+    created: float
+    status: Status
+    step: int
+    epoch: int
+    train_loss: float | None
+    test_loss: float | None
+    train_accuracy: float | None
+
+
+class ClassOut(BaseModel):
+    """The class: every fork of the room."""
+
+    code: str
+    forks: list[ForkOut]

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from app.engine import Dataset, EngineError, StepRecord, TrainConfig, Trainer, custom_dataset, make_dataset
+from app.persist import Database, SessionRow, wall_to_monotonic
 from app.schemas import DatasetConfig, SessionConfig
 from app.settings import Settings
 
@@ -118,6 +119,12 @@ class Session:
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watchers: set[asyncio.Event] = field(default_factory=set)
     frame_cache: tuple[int, bytes] | None = None
+    room: str | None = None  # the room this session was forked from
+    name: str | None = None  # the student's name in that room's class view
+    trace_seq: int = 0  # counts the step traces; watchers send each new one
+    last_trace: str | None = None
+    saved_version: int = -1
+    saved_dataset: Dataset | None = None
 
     @property
     def status(self) -> str:
@@ -199,22 +206,47 @@ class Session:
         )
         return out
 
-    def export(self) -> dict[str, Any]:
-        """One JSON-able document (config, data, weights, optimizer state, counters, history)."""
+    def data_doc(self) -> dict[str, Any]:
+        """The session's data as plain lists (the exact float64 values)."""
         ds = self.trainer.dataset
+        return {
+            "task": ds.task,
+            "x": ds.x_train.tolist(),
+            "y": ds.y_train.tolist(),
+            "x_test": ds.x_test.tolist(),
+            "y_test": ds.y_test.tolist(),
+        }
+
+    def export(self) -> dict[str, Any]:
+        """One JSON-able document (config, data, weights, optimizer state, counters, history). Lock held."""
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "config": self.config.model_dump(mode="json"),
-            "data": {
-                "task": ds.task,
-                "x": ds.x_train.tolist(),
-                "y": ds.y_train.tolist(),
-                "x_test": ds.x_test.tolist(),
-                "y_test": ds.y_test.tolist(),
-            },
+            "data": self.data_doc(),
             "state": self.trainer.state(),
         }
+
+    def checkpoint(self) -> SessionRow:
+        """What the database keeps of this session (the data only when it changed since the last one). Lock held."""
+        dataset = self.trainer.dataset
+        data = None if dataset is self.saved_dataset else self.data_doc()
+        self.saved_dataset = dataset
+        meta = {"steps_per_frame": self.steps_per_frame, "probe": self.probe}
+        wall = time.time() - (time.monotonic() - self.touched)
+        return SessionRow(
+            self.id,
+            self.token,
+            self.client,
+            self.created,
+            wall,
+            self.config.model_dump(mode="json"),
+            data,
+            self.trainer.state(),
+            meta,
+            self.room,
+            self.name,
+        )
 
 
 def trainer_from_export(doc: dict[str, Any], settings: Settings) -> tuple[SessionConfig, Trainer]:
@@ -248,38 +280,54 @@ def trainer_from_export(doc: dict[str, Any], settings: Settings) -> tuple[Sessio
 
 
 class SessionStore:
-    """Every live session, by id; creation limits (total, per client) and idle expiry."""
+    """Every live session, by id: creation limits, idle expiry and checkpoints to the database."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        self.db = db
         self.sessions: dict[str, Session] = {}
         # One small pool runs all engine work, first come first served: playing sessions and REST train calls
         # queue their time-boxed slices here, so they take turns fairly and the event loop never waits.
         self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engine")
+        self._pending: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self.sessions)
 
-    def _check_room(self, client: str) -> None:
+    def check_capacity(self, client: str | None) -> None:
+        """429 when the server, or the client (if given), holds its maximum of sessions."""
         s = self.settings
         if len(self.sessions) >= s.max_sessions:
             raise ApiError(429, f"the server holds its maximum of {s.max_sessions} sessions; try again later")
-        mine = sum(1 for x in self.sessions.values() if x.client == client)
-        if mine >= s.max_sessions_per_client:
+        if client is not None and sum(1 for x in self.sessions.values() if x.client == client) >= (
+            s.max_sessions_per_client
+        ):
             raise ApiError(429, f"at most {s.max_sessions_per_client} sessions per client; delete one first")
 
-    async def create(self, config: SessionConfig, client: str, trainer: Trainer | None = None) -> Session:
-        """A new session from a config (or an already built trainer), within the limits."""
-        self._check_room(client)
+    async def create(
+        self,
+        config: SessionConfig,
+        client: str,
+        trainer: Trainer | None = None,
+        room: str | None = None,
+        name: str | None = None,
+    ) -> Session:
+        """A new session from a config (or an already built trainer), within the limits, saved before it
+        is returned. A fork (``room``) counts against its room's limit instead of its client's, so a class
+        behind one address is not refused."""
+        owner_limit = None if room else client
+        self.check_capacity(owner_limit)
         if trainer is None:
             try:
                 loop = asyncio.get_running_loop()
                 trainer = await loop.run_in_executor(self.executor, build_trainer, config, self.settings)
             except EngineError as err:
                 raise ApiError.from_engine(err) from None
-        self._check_room(client)  # limits may have filled while the trainer was built
+        self.check_capacity(owner_limit)  # limits may have filled while the trainer was built
         session = Session(secrets.token_urlsafe(12), secrets.token_urlsafe(24), client, config, trainer, self.executor)
+        session.room, session.name = room, name
         self.sessions[session.id] = session
+        await self.commit(session)
         return session
 
     def get(self, session_id: str, token: str | None) -> Session:
@@ -294,21 +342,88 @@ class SessionStore:
         session.touch()
         return session
 
+    async def commit(self, session: Session) -> None:
+        """Save the session now (a no-op without a database or when nothing changed since the last save)."""
+        if self.db is None or session.saved_version == session.version or self.sessions.get(session.id) is not session:
+            return
+        version = session.version
+        row = await session.run(session.checkpoint)
+        await self.db.save_session(row)
+        session.saved_version = max(session.saved_version, version)
+
+    async def changed(self, session: Session, config: bool = False) -> None:
+        """A call changed the session: wake its watchers and save it before the call answers."""
+        session.mark_changed(config)
+        await self.commit(session)
+
+    async def checkpoint_all(self) -> None:
+        """Save every session that changed since its last save (the periodic checkpoint, and shutdown)."""
+        for session in list(self.sessions.values()):
+            await self.commit(session)
+
     def delete(self, session_id: str) -> None:
-        """Forget a session."""
+        """Forget a session (its row is deleted in the background; ``remove`` waits for it)."""
         session = self.sessions.pop(session_id, None)
         if session is not None:
             session.playing = False
             session.mark_changed(config=True)
+            if self.db is not None:
+                task = asyncio.get_running_loop().create_task(self.db.delete_session(session_id))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+
+    async def remove(self, session_id: str) -> None:
+        """Forget a session and wait until the database has forgotten it too."""
+        self.delete(session_id)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Wait for background deletions."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     def expire(self, now: float | None = None) -> list[str]:
-        """Delete sessions idle for longer than the TTL (a watched or playing session is not idle)."""
+        """Delete sessions idle for longer than the TTL (one watched over the live channel is not idle)."""
         now = time.monotonic() if now is None else now
         ttl = self.settings.session_ttl
         gone = [sid for sid, s in self.sessions.items() if now - s.touched > ttl and not s.watchers]
         for sid in gone:
             self.delete(sid)
         return gone
+
+    async def load(self) -> int:
+        """Bring back every saved session that has not expired (at start-up). Returns how many."""
+        if self.db is None:
+            return 0
+        rows, _ = await self.db.load()
+        loop = asyncio.get_running_loop()
+        count = 0
+        for row in rows:
+            touched = wall_to_monotonic(row.touched)
+            if time.monotonic() - touched > self.settings.session_ttl or row.data is None:
+                await self.db.delete_session(row.id)
+                continue
+            doc = {
+                "format": EXPORT_FORMAT,
+                "version": EXPORT_VERSION,
+                "config": row.config,
+                "data": row.data,
+                "state": row.state,
+            }
+            try:
+                config, trainer = await loop.run_in_executor(self.executor, trainer_from_export, doc, self.settings)
+            except EngineError:
+                continue  # a row this server's limits refuse stays on disk untouched
+            session = Session(row.id, row.token, row.client, config, trainer, self.executor, created=row.created)
+            session.touched = touched
+            session.room, session.name = row.room, row.name
+            session.steps_per_frame = row.meta.get("steps_per_frame")
+            session.probe = min(int(row.meta.get("probe") or 0), trainer.n_train - 1)
+            session.saved_version = session.version
+            session.saved_dataset = trainer.dataset
+            self.sessions[session.id] = session
+            count += 1
+        return count
 
 
 def finite_rows(rows: Any, field: str) -> np.ndarray:

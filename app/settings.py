@@ -25,6 +25,7 @@ class Settings(BaseSettings):
         description="Comma-separated origins (scheme://host:port) allowed to open websockets besides the server's own.",
     )
     max_sessions: int = Field(1000, ge=1, description="Sessions the server holds at once.")
+    max_forks_per_room: int = Field(500, ge=1, description="Forks one classroom room may hold.")
     max_sessions_per_client: int = Field(200, ge=1, description="Sessions one client address may hold at once.")
     session_ttl: float = Field(7200.0, gt=0, description="Seconds a session may stay idle before it expires.")
     fps: float = Field(25.0, gt=0, le=60, description="Frames per second sent to a playing client.")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -92,9 +93,18 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
 class Connection:
     """One client's socket: its credit, its rate budget and a lock so that only one send runs at once."""
 
-    def __init__(self, ws: WebSocket, session: Session, hub: LiveHub, settings: Settings, read_only: bool) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        session: Session,
+        hub: LiveHub,
+        settings: Settings,
+        read_only: bool,
+        alive: Callable[[], bool] | None = None,
+    ) -> None:
         self.ws = ws
         self.read_only = read_only
+        self.alive = alive
         self.session = session
         self.hub = hub
         self.settings = settings
@@ -131,12 +141,13 @@ class Connection:
         """Send what changed, newest first; frames only while there is credit, at most BPP_FPS a second."""
         session, store = self.session, self.hub.store
         seen_config, seen_status, seen_frame = session.config_version, session.status, -1
+        seen_trace = session.trace_seq
         period = 1.0 / self.settings.fps
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if store.sessions.get(session.id) is not session:
-                await self.ws.close(CLOSE_GONE, "the session was deleted or expired")
+            if store.sessions.get(session.id) is not session or (self.alive is not None and not self.alive()):
+                await self.ws.close(CLOSE_GONE, "the session or room was deleted or expired")
                 return
             if session.config_version != seen_config:
                 seen_config = session.config_version
@@ -144,6 +155,10 @@ class Connection:
             if session.status != seen_status:
                 seen_status = session.status
                 await self.send(status_message(session))
+            if session.trace_seq != seen_trace and session.last_trace is not None:
+                seen_trace = session.trace_seq
+                async with self.send_lock:
+                    await self.ws.send_text(session.last_trace)
             if self.credits > 0 and session.version != seen_frame:
                 wait = self.last_frame_at + period - time.monotonic()
                 if wait > 0:  # rate cap: come back when the period is over
@@ -211,6 +226,7 @@ async def _play(c: Connection, msg: dict[str, Any]) -> None:
 
 async def _pause(c: Connection, msg: dict[str, Any]) -> None:
     c.hub.pause(c.session)
+    await c.hub.store.commit(c.session)
 
 
 async def _ack(c: Connection, msg: dict[str, Any]) -> None:
@@ -224,11 +240,14 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
     c.hub.pause(session)
     async with session.run_lock:
         out = await session.run(lambda: step_message(session, m.unit, m.sample))
-    session.mark_changed()
     if out is None:
+        session.mark_changed()
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
         return
-    await c.send(out)
+    # Every watcher of the session (the stepping client, a room's viewers) gets the trace from its sender.
+    session.last_trace = wire.dumps(out).decode()
+    session.trace_seq += 1
+    session.mark_changed()
 
 
 async def _trace(c: Connection, msg: dict[str, Any]) -> None:
@@ -334,9 +353,16 @@ async def session_socket(ws: WebSocket, session_id: str) -> None:
     await serve(ws, session, hub, settings)
 
 
-async def serve(ws: WebSocket, session: Session, hub: LiveHub, settings: Settings, read_only: bool = False) -> None:
-    """Say hello, then run the reader and the sender until the client leaves."""
-    conn = Connection(ws, session, hub, settings, read_only)
+async def serve(
+    ws: WebSocket,
+    session: Session,
+    hub: LiveHub,
+    settings: Settings,
+    read_only: bool = False,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false)."""
+    conn = Connection(ws, session, hub, settings, read_only, alive)
     hello = {
         "type": "hello",
         "protocol": PROTOCOL,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
-from pydantic import ValidationError
 
 from app import wire
 from app.api.deps import SettingsDep, StoreDep
@@ -29,7 +28,7 @@ from app.schemas import (
     TrainResult,
     WeightsBody,
 )
-from app.sessions import ApiError, Session, build_trainer, finite_rows, train_config, trainer_from_export
+from app.sessions import ApiError, Session, finite_rows, trainer_from_export
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 GRADCHECK_DEFAULT_SAMPLES = 32
@@ -53,6 +52,7 @@ SessionDep = Annotated[Session, Depends(open_session)]
 def state(session: Session) -> dict[str, Any]:
     """The session as GET returns it (call with the session lock held: it evaluates the metrics)."""
     tr = session.trainer
+    metrics = wire.metrics(tr.evaluate())  # first: evaluating may find the run diverged
     div = tr.divergence
     return {
         "id": session.id,
@@ -65,7 +65,7 @@ def state(session: Session) -> dict[str, Any]:
         "epoch": tr.epoch,
         "status": session.status,
         "divergence": None if div is None else {"step": div.step, "reason": div.reason},
-        "metrics": wire.metrics(tr.evaluate()),
+        "metrics": metrics,
         "weights": wire.weights(tr.network.theta),
     }
 
@@ -106,50 +106,43 @@ async def get_session(session: SessionDep) -> Response:
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionState)
-async def patch_session(session: SessionDep, patch: SessionPatch, settings: SettingsDep) -> Response:
+async def patch_session(session: SessionDep, patch: SessionPatch, settings: SettingsDep, store: StoreDep) -> Response:
     """Change hyperparameters without resetting the weights. ``hidden``, ``features``, ``dataset`` or ``seed``
     change the network or its data and re-initialize it from the seed."""
-    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    try:
-        new_config = SessionConfig.model_validate({**session.config.model_dump(), **changes})
-    except ValidationError as err:
-        raise ApiError(422, str(err).splitlines()[0]) from None
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("hidden") is not None and changes.get("activation") is None:
+        changes["activation"] = session.config.activation  # one name spreads over the new hidden layers
 
     def apply() -> dict[str, Any]:
-        if "dataset" in changes:
-            session.trainer = build_trainer(new_config, settings)
-        elif changes:
-            full = train_config(new_config, settings)
-            session.trainer.reconfigure(**{k: getattr(full, k) for k in changes})
-        session.config = new_config
+        session.apply_changes(changes, settings)
         return state(session)
 
     try:
         out = await session.run(apply)
     except EngineError as err:
         raise ApiError.from_engine(err) from None
-    session.mark_changed()
+    await store.changed(session, config=True)
     return wire.JSONResponse(out)
 
 
 @router.post("/sessions/{session_id}/reset", response_model=SessionState)
-async def reset_session(session: SessionDep, body: Annotated[ResetRequest | None, Body()] = None) -> Response:
+async def reset_session(
+    session: SessionDep, store: StoreDep, body: Annotated[ResetRequest | None, Body()] = None
+) -> Response:
     """New weights from the config's seed (or a given ``seed``): the same seed replays the same run."""
     seed = body.seed if body else None
 
     def apply() -> dict[str, Any]:
-        session.trainer.reset(seed)
-        if seed is not None:
-            session.config = session.config.model_copy(update={"seed": seed})
+        session.reset(seed)
         return state(session)
 
     out = await session.run(apply)
-    session.mark_changed()
+    await store.changed(session, config=True)
     return wire.JSONResponse(out)
 
 
 @router.post("/sessions/{session_id}/train", response_model=TrainResult)
-async def train_session(session: SessionDep, req: TrainRequest, settings: SettingsDep) -> Response:
+async def train_session(session: SessionDep, req: TrainRequest, settings: SettingsDep, store: StoreDep) -> Response:
     """Train for ``steps`` mini-batch updates or ``epochs`` whole epochs; answers with the state and this run's
     history. Long runs are cut into short slices so other clients keep being served."""
     tr = session.trainer
@@ -177,6 +170,7 @@ async def train_session(session: SessionDep, req: TrainRequest, settings: Settin
             finished = done >= req.steps if req.steps is not None else session.trainer.epoch >= target_epoch
             if finished or session.trainer.diverged or time.perf_counter() > deadline:
                 break
+        await store.commit(session)
 
         def result() -> dict[str, Any]:
             history = [wire.metrics(m) for m in session.trainer.history_with_latest() if m.step > start_step]
@@ -248,13 +242,13 @@ async def get_weights(session: SessionDep) -> Response:
 
 
 @router.put("/sessions/{session_id}/weights", response_model=WeightsBody)
-async def put_weights(session: SessionDep, body: WeightsBody) -> Response:
+async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -> Response:
     """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
     try:
         await session.run(lambda: session.trainer.set_weights(body.weights))
     except EngineError as err:
         raise ApiError.from_engine(err) from None
-    session.mark_changed()
+    await store.changed(session, config=True)
     return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
 
 
@@ -268,5 +262,5 @@ async def export_session(session: SessionDep) -> Response:
 @router.delete("/sessions/{session_id}", status_code=204)
 async def delete_session(session: SessionDep, store: StoreDep) -> Response:
     """Delete the session."""
-    store.delete(session.id)
+    await store.remove(session.id)
     return Response(status_code=204)

@@ -1,0 +1,108 @@
+"""Room routes (SPEC §6): open, view, fork, class view, close, and the read-only live channel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
+
+from app import wire
+from app.api.deps import SettingsDep, StoreDep, client_key
+from app.api.live import CLOSE_POLICY, origin_allowed, serve
+from app.api.sessions import bearer, state
+from app.live import LiveHub
+from app.rooms import Room, RoomStore
+from app.schemas import ClassOut, CreateRoom, ForkRequest, RoomCreated, RoomOut
+from app.sessions import ApiError
+from app.settings import Settings
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+TokenDep = Annotated[str | None, Depends(bearer)]
+
+
+def get_rooms(request: Request) -> RoomStore:
+    """The app's room store."""
+    rooms: RoomStore = request.app.state.rooms
+    return rooms
+
+
+RoomsDep = Annotated[RoomStore, Depends(get_rooms)]
+
+
+@router.post("", status_code=201, response_model=RoomCreated)
+async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
+    session = store.get(body.session_id, token)
+    room = await rooms.open(session, body.title)
+    url = str(request.url_for("room_page", code=room.code)) if _has_page(request) else f"/room/{room.code}"
+    return wire.JSONResponse(
+        {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
+    )
+
+
+def _has_page(request: Request) -> bool:
+    return any(getattr(r, "name", None) == "room_page" for r in request.app.routes)
+
+
+@router.get("/{code}", response_model=RoomOut)
+async def get_room(code: str, rooms: RoomsDep) -> Response:
+    """Public: the room's title and the teacher session's config, weights and metrics."""
+    room = rooms.get(code)
+    session = rooms.teacher_session(room)
+    out = await session.run(lambda: state(session))
+    return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
+
+
+@router.post("/{code}/fork", status_code=201)
+async def fork_room(
+    code: str,
+    request: Request,
+    rooms: RoomsDep,
+    settings: SettingsDep,
+    body: Annotated[ForkRequest | None, Body()] = None,
+) -> Response:
+    """Public: a new session of your own, a copy of the teacher's current network → ``{"id", "token", …}``."""
+    room = rooms.get(code)
+    session = await rooms.fork(room, client_key(request), body.name if body else None, settings.max_forks_per_room)
+    out = await session.run(lambda: state(session))
+    return wire.JSONResponse({"token": session.token, "room": room.code, **out}, status_code=201)
+
+
+@router.get("/{code}/class", response_model=ClassOut)
+async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: every fork with its name, step and current loss."""
+    room = rooms.get(code)
+    rooms.check_teacher(room, token)
+    return wire.JSONResponse({"code": room.code, "forks": await rooms.class_view(room)})
+
+
+@router.delete("/{code}", status_code=204)
+async def close_room(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: close the room (viewers are disconnected; forks live on)."""
+    room = rooms.get(code)
+    rooms.check_teacher(room, token)
+    await rooms.close(room)
+    return Response(status_code=204)
+
+
+@router.websocket("/{code}/ws")
+async def room_socket(ws: WebSocket, code: str) -> None:
+    """Read-only: the teacher session's hello, state, status, frames and step traces, live; no auth needed."""
+    settings: Settings = ws.app.state.settings
+    hub: LiveHub = ws.app.state.hub
+    rooms: RoomStore = ws.app.state.rooms
+    await ws.accept()
+    if not origin_allowed(ws, settings):
+        await ws.close(CLOSE_POLICY, "origin not allowed")
+        return
+    try:
+        room: Room = rooms.get(code)
+        session = rooms.teacher_session(room)
+    except ApiError as err:
+        await ws.close(4404, err.detail[:120])
+        return
+
+    def alive() -> bool:
+        return not room.closed
+
+    await serve(ws, session, hub, settings, read_only=True, alive=alive)

@@ -1,0 +1,161 @@
+"""Classroom rooms (SPEC §6): a teacher's session shown live to a class, forked by students.
+
+A room has a short join code — eight letters and digits from an alphabet without look-alikes (no I, L, O,
+0, 1), written ``ABCD-EFGH``, easy to read aloud and about 40 bits hard to guess — and a teacher token that
+only the teacher gets. Forks are sessions of their own that remember their room; they count against the
+room's limit (``BPP_MAX_FORKS_PER_ROOM``) rather than against the per-client limit, so a class behind one
+school NAT is not refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import wire
+from app.engine import EngineError, Metrics
+from app.persist import Database
+from app.sessions import ApiError, Session, SessionStore, trainer_from_export
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+def new_code() -> str:
+    """A fresh join code, ``ABCD-EFGH``."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalize_code(code: str) -> str:
+    """Accept codes typed in any case, with or without the hyphen or spaces."""
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == CODE_LENGTH else raw
+
+
+@dataclass(eq=False)
+class Room:
+    """A teacher's session shown to a class."""
+
+    code: str
+    session_id: str
+    teacher_token: str
+    title: str
+    created: float = field(default_factory=time.time)
+    closed: bool = False
+    _class_cache: dict[str, tuple[int, Metrics]] = field(default_factory=dict)
+
+
+class RoomStore:
+    """Every open room, by code."""
+
+    def __init__(self, sessions: SessionStore, db: Database | None = None) -> None:
+        self.sessions = sessions
+        self.db = db
+        self.rooms: dict[str, Room] = {}
+
+    async def open(self, session: Session, title: str) -> Room:
+        """Open a room showing ``session``."""
+        code = new_code()
+        while code in self.rooms:
+            code = new_code()
+        room = Room(code, session.id, secrets.token_urlsafe(24), title or "Backprop Playground")
+        self.rooms[code] = room
+        if self.db is not None:
+            await self.db.save_room(room.code, room.session_id, room.teacher_token, room.title, room.created)
+        return room
+
+    def get(self, code: str) -> Room:
+        """The open room with this code (404 otherwise)."""
+        room = self.rooms.get(normalize_code(code))
+        if room is None or room.closed or room.session_id not in self.sessions.sessions:
+            raise ApiError(404, f"no open room {code!r}")
+        return room
+
+    def teacher_session(self, room: Room) -> Session:
+        """The session the room shows."""
+        session = self.sessions.sessions.get(room.session_id)
+        if session is None:
+            raise ApiError(404, f"room {room.code} has ended: its session is gone")
+        return session
+
+    def check_teacher(self, room: Room, token: str | None) -> None:
+        """401 without a token, 403 unless it is the room's teacher token."""
+        if not token:
+            raise ApiError(401, "this call needs the room's teacher token: Authorization: Bearer <token>")
+        if not secrets.compare_digest(token.encode(), room.teacher_token.encode()):
+            raise ApiError(403, "that token is not this room's teacher token")
+
+    def forks(self, room: Room) -> list[Session]:
+        """The sessions forked from this room, oldest first."""
+        return sorted((s for s in self.sessions.sessions.values() if s.room == room.code), key=lambda s: s.created)
+
+    async def fork(self, room: Room, client: str, name: str | None, max_forks: int) -> Session:
+        """A new session that starts from the teacher's exact config, data, weights and optimizer state."""
+        if len(self.forks(room)) >= max_forks:
+            raise ApiError(429, f"room {room.code} is full ({max_forks} forks)")
+        teacher = self.teacher_session(room)
+        doc = await teacher.run(teacher.export)
+        settings = self.sessions.settings
+        loop = asyncio.get_running_loop()
+        try:
+            config, trainer = await loop.run_in_executor(self.sessions.executor, trainer_from_export, doc, settings)
+        except EngineError as err:
+            raise ApiError.from_engine(err) from None
+        return await self.sessions.create(config, client, trainer, room=room.code, name=name)
+
+    async def class_view(self, room: Room) -> list[dict[str, Any]]:
+        """Every fork with its name, step, epoch, status and current losses (cached per fork version)."""
+        out = []
+        for s in self.forks(room):
+            cached = room._class_cache.get(s.id)
+            if cached is None or cached[0] != s.version:
+                version = s.version
+                cached = (version, await s.run(s.trainer.evaluate))
+                room._class_cache[s.id] = cached
+            m = cached[1]
+            out.append(
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "created": s.created,
+                    "status": s.status,
+                    "step": s.trainer.step_count,
+                    "epoch": s.trainer.epoch,
+                    "train_loss": wire.finite(m.train_loss),
+                    "test_loss": wire.finite(m.test_loss),
+                    "train_accuracy": m.train_accuracy,
+                }
+            )
+        return out
+
+    async def close(self, room: Room) -> None:
+        """Close the room: viewers are disconnected; forks live on as ordinary sessions."""
+        room.closed = True
+        self.rooms.pop(room.code, None)
+        if self.db is not None:
+            await self.db.delete_room(room.code)
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.mark_changed()  # wakes the viewers, who then see the room is closed
+
+    async def expire(self) -> None:
+        """Close rooms whose teacher session has expired or been deleted."""
+        for room in list(self.rooms.values()):
+            if room.session_id not in self.sessions.sessions:
+                await self.close(room)
+
+    async def load(self) -> int:
+        """Bring back the saved rooms whose session is back (at start-up)."""
+        if self.db is None:
+            return 0
+        _, rows = await self.db.load()
+        for code, session_id, teacher_token, title, created in rows:
+            if session_id in self.sessions.sessions:
+                self.rooms[code] = Room(code, session_id, teacher_token, title, created)
+            else:
+                await self.db.delete_room(code)
+        return len(self.rooms)
