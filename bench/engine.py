@@ -125,8 +125,8 @@ class TorchTwin:
         self.model = torch.nn.Sequential(*layers)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.learning_rate)
         self.loss = self._loss(cfg.output_activation, cfg.loss)
-        self.x = torch.from_numpy(np.ascontiguousarray(trainer.x_train))
-        self.y = torch.from_numpy(np.ascontiguousarray(trainer.dataset.y_train))
+        self.x = torch.from_numpy(np.array(trainer.x_train))  # writable copies: the dataset's arrays are read-only
+        self.y = torch.from_numpy(np.array(trainer.dataset.y_train))
         self.n, self.batch_size, self.seed = len(self.x), cfg.batch_size, cfg.seed
         self.epoch, self.offset = 0, 0
         self._shuffle()
@@ -185,7 +185,7 @@ def environment() -> list[str]:
         value = os.environ.get(name)
         lines.append(f"  {name}={value}" if value is not None else f"  {name} not set")
     if torch is None:
-        lines.append("torch: not importable, so the PyTorch comparison is skipped (pip install torch==2.13.0 to compare)")
+        lines.append("torch: not importable, the PyTorch comparison is skipped (pip install torch==2.13.0 to compare)")
     else:
         torch.set_num_threads(1)
         lines.append(f"torch {torch.__version__}, float64, torch.set_num_threads(1), torch.optim.SGD")
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     torch_ok = min(torch_ratios) >= TARGET_TORCH_RATIO
     agree_ok = max(agreements) <= AGREEMENT_TOLERANCE
     print(
-        f"targets: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: worst {min(torch_ratios):.1f}× {_verdict(torch_ok)}; "
+        f"targets: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: worst {min(torch_ratios):.2f}× {_verdict(torch_ok)}; "
         f"{summary}"
     )
     print(

@@ -301,11 +301,6 @@ def test_replacing_the_weights_also_clears_a_divergence():
     assert tr.step(record=True) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Trainer.step lets NumPy overflow/invalid RuntimeWarnings escape on divergence "
-    "(no np.errstate around the pass), so under -W error a diverging step raises instead of diverging",
-)
 def test_divergence_is_silent_even_when_warnings_are_errors():
     ds = make_dataset("plane", samples=100, train_fraction=1.0, seed=0)
     tr = Trainer(ds, TrainConfig(hidden=(8,), activation="relu", learning_rate=1e6, batch_size=10))
@@ -368,22 +363,12 @@ def test_reconfigure_with_new_hidden_layers_rebuilds_from_the_seed():
     assert (tr.step_count, tr.epoch, tr.offset) == (0, 0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: TrainConfig.resolved() stores a single activation as a per-layer tuple, so "
-    "reconfigure(hidden=...) with another number of layers is refused with field 'activation'",
-)
 def test_reconfigure_can_change_the_number_of_hidden_layers():
     tr = Trainer(make_dataset("circle", samples=100), TrainConfig(hidden=(4, 2), activation="tanh"))
     assert tr.reconfigure(hidden=(6,)) is False
     assert [t.shape for t in tr.network.theta] == [(6, 3), (1, 7)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: TrainConfig.check() does not validate `init` and `init` is a live field, so "
-    "reconfigure(init='orthogonal') is accepted; the next reset() then raises EngineError('init')",
-)
 def test_reconfigure_refuses_an_unknown_init():
     tr = Trainer(make_dataset("circle", samples=60), TrainConfig())
     with pytest.raises(EngineError) as err:
@@ -515,14 +500,24 @@ def test_invalid_weights_are_refused_and_change_nothing():
     assert tr.step_count == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Trainer.trace checks y's range but not x: non-finite inputs give a NaN trace "
-    "instead of an EngineError naming 'x'",
-)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_trace_refuses_non_finite_inputs():
     tr = Trainer(_circle(), TrainConfig())
     with pytest.raises(EngineError) as err:
         tr.trace([[np.nan, 0.0]], [[1.0]])
     assert err.value.field == "x"
+
+
+def test_a_refused_load_state_changes_nothing():
+    ds = make_dataset("circle", samples=60)
+    donor, tr = Trainer(ds, TrainConfig(optimizer="adam")), Trainer(ds, TrainConfig(optimizer="adam"))
+    donor.run(steps=5)
+    tr.run(steps=3)
+    state = donor.state()
+    state["offset"] = 10**6
+    before, optimizer_state = tr.network.theta_flat.copy(), tr.optimizer.state()
+    with pytest.raises(EngineError) as err:
+        tr.load_state(state)
+    assert err.value.field == "state.offset"
+    assert np.array_equal(tr.network.theta_flat, before)
+    assert tr.optimizer.state() == optimizer_state

@@ -146,7 +146,9 @@ def data_loss_sum(loss: str, output_activation: str, z: Array, a: Array, y: Arra
     if output_activation == "sigmoid":
         # −[y ln σ(z) + (1−y) ln(1−σ(z))] = ln(1 + e^z) − y·z
         return float(np.add.reduce(np.logaddexp(0.0, z), axis=None) - np.vdot(y, z))
-    # softmax: −Σ_k y_k ln a_k = Σ_k y_k (logsumexp(z) − z_k)
+    # softmax: −Σ_k y_k ln a_k, straight from a while no a_k underflowed to 0; else Σ_k y_k (logsumexp(z) − z_k)
+    if a.min() > 0.0:
+        return -float(np.vdot(y, np.log(a)))
     zmax = z.max(axis=0, keepdims=True)
     lse = zmax + np.log(np.exp(z - zmax).sum(axis=0, keepdims=True))
     return float(np.sum(y * (lse - z)))

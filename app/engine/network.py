@@ -8,8 +8,8 @@ All Θ live in one flat float64 vector (``theta_flat``) so that an update is one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,14 +35,29 @@ class Workspace:
     ``a_aug[i]`` is [1; a^(i+1)] ((1 + S) × m) for the hidden layers, ``a[i]`` the rows below the bias
     row; ``z[i]``, ``delta[i]`` are S × m. The input layer has no z or δ (empty arrays), and its [1; x] block is
     not owned here: ``feed`` points ``a_aug[0]`` at the batch's columns before each pass (a view, no copy).
+    Everything a trace keeps lives in one flat ``buffer`` (the arrays are views into it), so recording a
+    step copies it in one operation; ``layout`` says where each array lies.
     """
 
     def __init__(self, sizes: Sequence[int], m: int) -> None:
         self.m = m
-        self.a_aug: list[Array] = [np.empty((0, m))] + [np.ones((1 + s, m)) for s in sizes[1:-1]]
-        self.a: list[Array] = [np.empty((0, m))] + [aa[1:] for aa in self.a_aug[1:]] + [np.empty((sizes[-1], m))]
-        self.z = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
-        self.delta = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
+        last = len(sizes) - 1
+        self.layout: list[tuple[str, int, int, tuple[int, int]]] = []  # (kind, layer index, offset, shape)
+        total = 0
+        for i, s in enumerate(sizes):
+            kinds = [] if i == 0 else ["a_out" if i == last else "a_aug", "z", "delta"]
+            for kind in kinds:
+                shape = (1 + s if kind == "a_aug" else s, m)
+                self.layout.append((kind, i, total, shape))
+                total += shape[0] * m
+        self.buffer = np.empty(total)
+        views = {(kind, i): self.buffer[o : o + r * c].reshape(r, c) for kind, i, o, (r, c) in self.layout}
+        self.a_aug: list[Array] = [np.empty((0, m))] + [views["a_aug", i] for i in range(1, last)]
+        for aa in self.a_aug[1:]:
+            aa[0] = 1.0
+        self.a: list[Array] = [np.empty((0, m))] + [aa[1:] for aa in self.a_aug[1:]] + [views["a_out", last]]
+        self.z = [np.empty((0, m))] + [views["z", i] for i in range(1, last + 1)]
+        self.delta = [np.empty((0, m))] + [views["delta", i] for i in range(1, last + 1)]
         self.tmp = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
         self.y = np.empty((sizes[-1], m))
 
@@ -61,22 +76,60 @@ def augment(x: Array) -> Array:
     return out
 
 
-@dataclass(slots=True)
 class Trace:
     """One forward and backward pass over m samples, in the shapes of SPEC §3: one row per sample,
     no bias columns.
 
     ``z[i]``, ``a[i]``, ``delta[i]`` are m × S_{i+1} (``z[0]`` and ``delta[0]`` are None);
-    ``grads[i]`` is D^(i+1), shaped like Θ^(i+1); costs are J's data and regularization terms.
+    ``grads[i]`` is D^(i+1), shaped like Θ^(i+1); costs are J's data and regularization terms. A trace holds
+    flat copies of the workspace and the gradient and makes these views only when they are read.
     """
 
-    m: int
-    z: tuple[Array | None, ...]
-    a: tuple[Array, ...]
-    delta: tuple[Array | None, ...]
-    grads: tuple[Array, ...]
-    cost_data: float
-    cost_regularization: float
+    def __init__(
+        self,
+        m: int,
+        x: Array,
+        buffer: Array,
+        layout: list[tuple[str, int, int, tuple[int, int]]],
+        grad_flat: Array,
+        grad_slices: list[tuple[int, int, tuple[int, int]]],
+        cost_data: float,
+        cost_regularization: float,
+    ) -> None:
+        self.m = m
+        self._x, self._buffer, self._layout = x, buffer, layout
+        self._grad_flat, self._grad_slices = grad_flat, grad_slices
+        self.cost_data = cost_data
+        self.cost_regularization = cost_regularization
+
+    def _rows(self, kind: str) -> list[Array]:
+        buf = self._buffer
+        out = []
+        for k, _, o, (r, c) in self._layout:
+            if k == kind or (kind == "a" and k in ("a_aug", "a_out")):
+                block = buf[o : o + r * c].reshape(r, c)
+                out.append((block[1:] if k == "a_aug" else block).T)
+        return out
+
+    @functools.cached_property
+    def a(self) -> tuple[Array, ...]:
+        """a^(1..L), m × S_l each."""
+        return (self._x.T, *self._rows("a"))
+
+    @functools.cached_property
+    def z(self) -> tuple[Array | None, ...]:
+        """z^(1..L) (None for the input layer)."""
+        return (None, *self._rows("z"))
+
+    @functools.cached_property
+    def delta(self) -> tuple[Array | None, ...]:
+        """δ^(1..L) (None for the input layer)."""
+        return (None, *self._rows("delta"))
+
+    @functools.cached_property
+    def grads(self) -> tuple[Array, ...]:
+        """D^(1..L−1), each shaped like Θ^(l)."""
+        return tuple(self._grad_flat[a:b].reshape(shape) for a, b, shape in self._grad_slices)
 
     @property
     def cost_total(self) -> float:
@@ -249,11 +302,12 @@ class Network:
         """Copy a workspace after forward and ``gradient`` into a Trace (rows per sample), with that
         batch's cost at the current weights (take it before any update)."""
         return Trace(
-            m=ws.m,
-            z=(None, *[z.copy().T for z in ws.z[1:]]),
-            a=tuple([a.copy().T for a in ws.a]),
-            delta=(None, *[d.copy().T for d in ws.delta[1:]]),
-            grads=tuple(self.unflatten(self.grad_flat)),
-            cost_data=self.data_cost(ws),
-            cost_regularization=regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask),
+            ws.m,
+            ws.a[0].copy(),
+            ws.buffer.copy(),
+            ws.layout,
+            self.grad_flat.copy(),
+            self._slices,
+            self.data_cost(ws),
+            regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask),
         )

@@ -8,6 +8,7 @@ go back to the last finite ones and nothing trains until the weights or hyperpar
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import numpy as np
 from .datasets import Dataset, feature_transform, validate_features
 from .errors import EngineError
 from .functions import HIDDEN_ACTIVATIONS, REGULARIZATIONS, regularization_cost
-from .network import Network, Trace, Workspace, augment
+from .network import INITS, Network, Trace, Workspace, augment
 from .optimizers import SGD, make_optimizer
 
 Array = np.ndarray
@@ -107,19 +108,37 @@ class TrainConfig:
             raise EngineError("reg_rate", "must be a finite number ≥ 0")
         if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
             raise EngineError("init_scale", "must be a finite number ≥ 0")
+        if self.init not in INITS:
+            raise EngineError("init", f"unknown initialization {self.init!r}; choose one of {', '.join(INITS)}")
         make_optimizer(self.optimizer, 0, self.momentum)
 
 
-@dataclass(slots=True)
 class StepRecord:
-    """What one training step did: its batch (training-set indices), the trace before the update, ΔΘ."""
+    """What one training step did: its batch (training-set indices), the trace before the update, ΔΘ and
+    the gradient norms. ΔΘ is kept flat and shaped like Θ only when read."""
 
-    step: int
-    epoch: int
-    indices: Array
-    trace: Trace
-    delta_theta: list[Array]
-    grad_norms: Array
+    def __init__(
+        self,
+        step: int,
+        epoch: int,
+        indices: Array,
+        trace: Trace,
+        delta_flat: Array,
+        slices: list[tuple[int, int, tuple[int, int]]],
+        grad_sq: Array,
+    ) -> None:
+        self.step, self.epoch, self.indices, self.trace = step, epoch, indices, trace
+        self._delta_flat, self._slices, self._grad_sq = delta_flat, slices, grad_sq
+
+    @functools.cached_property
+    def delta_theta(self) -> list[Array]:
+        """ΔΘ^(1..L−1): the change the update made to each weight matrix."""
+        return [self._delta_flat[a:b].reshape(shape) for a, b, shape in self._slices]
+
+    @property
+    def grad_norms(self) -> Array:
+        """‖D^(l)‖ per weight matrix."""
+        return np.sqrt(self._grad_sq)
 
 
 @dataclass
@@ -206,9 +225,9 @@ class Trainer:
     def _restart_optimizer(self) -> None:
         size = self.network.theta_flat.size
         self.optimizer: SGD = make_optimizer(self.config.optimizer, size, self.config.momentum)
-        self._previous = self.network.theta_flat.copy()
+        self._safe = self.network.theta_flat.copy()  # finite weights to fall back on (refreshed each epoch)
         self._g2 = np.zeros(size)
-        self.grad_norms = np.zeros(len(self.network.shapes))
+        self._grad_sq = np.zeros(len(self.network.shapes))
         self.divergence: Divergence | None = None
 
     @property
@@ -228,6 +247,8 @@ class Trainer:
         unknown = set(changes) - set(TrainConfig.__dataclass_fields__)
         if unknown:
             raise EngineError(sorted(unknown)[0], "is not a training setting")
+        if "hidden" in changes and "activation" not in changes and len(set(self.config.activation)) <= 1:
+            changes["activation"] = self.config.activation[0] if self.config.activation else "tanh"
         new = replace(self.config, **changes).resolved(self.dataset)
         if not (set(changes) <= LIVE_FIELDS and new.hidden == self.config.hidden):
             self.__dict__.update(Trainer(self.dataset, new).__dict__)
@@ -256,6 +277,10 @@ class Trainer:
     def step(self, record: bool = False, batch_size: int | None = None) -> StepRecord | None:
         """One mini-batch update from the schedule (``batch_size`` overrides the config's for this step);
         with ``record`` the batch, its trace and ΔΘ. None when diverged."""
+        with np.errstate(all="ignore"):  # overflow is a state to report (diverged), not a warning
+            return self._step(record, batch_size)
+
+    def _step(self, record: bool = False, batch_size: int | None = None) -> StepRecord | None:
         if self.divergence is not None:
             return None
         order = self._shuffle() if self._order is None else self._order
@@ -271,6 +296,8 @@ class Trainer:
                 self.epoch += 1
                 self._order = None
                 self._log_epoch()
+                if self.divergence is None:
+                    np.copyto(self._safe, self.network.theta_flat)
         return out
 
     def step_on(self, indices: Sequence[int], record: bool = True) -> StepRecord | None:
@@ -280,7 +307,8 @@ class Trainer:
         idx = self._indices(indices)
         ws = self.network.workspace(len(idx))
         ws.feed(self._x_aug[:, idx], self._y[:, idx])
-        return self._update(ws, idx, record)
+        with np.errstate(all="ignore"):
+            return self._update(ws, idx, record)
 
     def _update(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
         """Forward, backward and the optimizer's update on the batch fed to ``ws``."""
@@ -288,20 +316,28 @@ class Trainer:
         net.forward(ws)
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
-        np.copyto(self._previous, net.theta_flat)
-        delta = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)
         np.multiply(grad, grad, out=self._g2)
-        self.grad_norms = np.sqrt(np.add.reduceat(self._g2, net.offsets[:-1]))
-        if not math.isfinite(float(np.add.reduce(net.theta_flat))):
-            self._diverge("the weights became non-finite (∞ or NaN): try a smaller learning rate")
+        self._grad_sq = sq = np.add.reduceat(self._g2, net.offsets[:-1])
+        # A finite ‖D‖² (|D| < 1e154) keeps the update finite, so checking D before the update is enough to
+        # stop with the last finite weights; the rare overflow that slips through is caught by _diverge.
+        if not math.isfinite(sum(sq.tolist())):
+            self._diverge("the gradient became too large or non-finite (∞ or NaN): try a smaller learning rate")
             return None
+        delta = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)
         self.step_count += 1
         if trace is None:
             return None
-        return StepRecord(self.step_count, self.epoch, indices, trace, net.unflatten(delta), self.grad_norms)
+        return StepRecord(self.step_count, self.epoch, indices, trace, delta.copy(), net._slices, sq)
+
+    @property
+    def grad_norms(self) -> Array:
+        """‖D^(l)‖ of the latest step, per weight matrix."""
+        return np.sqrt(self._grad_sq)
 
     def _diverge(self, reason: str) -> None:
-        np.copyto(self.network.theta_flat, self._previous)
+        theta = self.network.theta_flat
+        if not np.isfinite(theta).all():  # weights overflowed earlier: back to the last epoch's start
+            np.copyto(theta, self._safe)
         step = self.step_count + 1
         self._restart_optimizer()
         self.divergence = Divergence(step, reason)
@@ -328,21 +364,26 @@ class Trainer:
             target_epoch = None
             limit = self.step_count + int(steps)  # type: ignore[arg-type]
         start = self.step_count
-        step, clock = self.step, time.perf_counter
-        while not self.diverged:
-            if (limit is not None and self.step_count >= limit) or (
-                target_epoch is not None and self.epoch >= target_epoch
-            ):
-                break
-            step()
-            if deadline is not None and (self.step_count - start) % 8 == 0 and clock() > deadline:
-                break
+        step, clock = self._step, time.perf_counter
+        with np.errstate(all="ignore"):
+            while not self.diverged:
+                if (limit is not None and self.step_count >= limit) or (
+                    target_epoch is not None and self.epoch >= target_epoch
+                ):
+                    break
+                step()
+                if deadline is not None and (self.step_count - start) % 8 == 0 and clock() > deadline:
+                    break
         return self.step_count - start
 
     # -- reading ------------------------------------------------------------------------------------
 
     def evaluate(self) -> Metrics:
         """Metrics over the whole training and test sets at the current weights."""
+        with np.errstate(all="ignore"):
+            return self._evaluate()
+
+    def _evaluate(self) -> Metrics:
         net, cfg = self.network, self.config
         train_loss, train_acc = self._loss_and_accuracy(self._x_aug, self._y)
         test_loss, test_acc = (
@@ -363,8 +404,7 @@ class Trainer:
         ws = net.workspace(x_aug.shape[1])
         ws.feed(x_aug, y)
         net.forward(ws)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss = net.data_cost(ws)
+        loss = net.data_cost(ws)
         a = ws.a[-1]
         if self.dataset.task == "classification":
             return loss, float(np.mean((a >= 0.5) == (y >= 0.5)))
@@ -380,7 +420,13 @@ class Trainer:
 
     def trace(self, x: Array, y: Array) -> Trace:
         """The full pass over raw inputs ``x`` (the dataset's columns) and targets ``y``, no update."""
-        self._check_targets(np.asarray(y, dtype=np.float64), "y")
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        ds = self.dataset
+        if x.ndim != 2 or x.shape[1] != ds.inputs or len(x) == 0 or not np.isfinite(x).all():
+            raise EngineError("x", f"must be non-empty rows of {ds.inputs} finite numbers")
+        if y.shape != (len(x), ds.outputs) or not np.isfinite(y).all():
+            raise EngineError("y", f"must be {len(x)} rows of {ds.outputs} finite numbers, one per row of x")
+        self._check_targets(y, "y")
         return self.network.trace(
             self._features(np.asarray(x, dtype=np.float64)),
             np.asarray(y, dtype=np.float64),
@@ -440,14 +486,21 @@ class Trainer:
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore what ``state`` returned, so that training continues bit for bit."""
-        self.set_weights(state["weights"])
-        self.optimizer.load_state(state.get("optimizer_state") or {})
         step, epoch, offset = state.get("step", 0), state.get("epoch", 0), state.get("offset", 0)
         for name, value, top in (("step", step, None), ("epoch", epoch, None), ("offset", offset, self.n_train)):
             if not isinstance(value, int) or value < 0 or (top is not None and value >= top):
                 raise EngineError(f"state.{name}", "must be a whole number in range")
+        try:
+            history = [Metrics(**m) for m in state.get("history", [])]
+            div = state.get("divergence")
+            divergence = None if div is None else Divergence(**div)
+        except TypeError:
+            raise EngineError("state.history", "must be a list of metrics as exported") from None
+        trial = make_optimizer(self.config.optimizer, self.network.theta_flat.size, self.config.momentum)
+        trial.load_state(state.get("optimizer_state") or {})
+        self.set_weights(state["weights"])  # checked before anything changes
+        self.optimizer = trial
         self.step_count, self.epoch, self.offset = step, epoch, offset
         self._order = None
-        self.history = [Metrics(**m) for m in state.get("history", [])]
-        div = state.get("divergence")
-        self.divergence = None if div is None else Divergence(**div)
+        self.history = history
+        self.divergence = divergence
