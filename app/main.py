@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import errors, live, meta, pages, rooms, sessions
+from app.api.deps import RateLimits
 from app.api.limits import BodyLimit
 from app.live import LiveHub
 from app.persist import Database
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = SessionStore(settings, db)
     app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)
+    app.state.rates = RateLimits(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(meta.router)

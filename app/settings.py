@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="Comma-separated origins (scheme://host:port) allowed to open websockets besides the server's own.",
     )
     max_sessions: int = Field(1000, ge=1, description="Sessions the server holds at once.")
+    create_rate: str = Field(
+        "600/minute",
+        description="New sessions and forks one address may create (limits' notation); generous enough for a "
+        "class behind one NAT, tight enough to stop a runaway script.",
+    )
+    ws_message_rate: str = Field("60/second", description="Messages one live-channel client may send.")
     max_forks_per_room: int = Field(500, ge=1, description="Forks one classroom room may hold.")
     max_sessions_per_client: int = Field(200, ge=1, description="Sessions one client address may hold at once.")
     session_ttl: float = Field(7200.0, gt=0, description="Seconds a session may stay idle before it expires.")
@@ -43,6 +49,14 @@ class Settings(BaseSettings):
     train_slice_ms: float = Field(
         20.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."
     )
+
+    @field_validator("create_rate", "ws_message_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError for a malformed rate
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

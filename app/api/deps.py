@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
-from app.sessions import SessionStore
+from app.sessions import ApiError, SessionStore
 from app.settings import Settings
 
 
@@ -32,5 +35,27 @@ def client_key(request: Request) -> str:
     return f"{host}/{tag}" if tag else host
 
 
+class RateLimits:
+    """Rate limits by key, a moving window each (the ``limits`` library, in memory)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.create = parse(settings.create_rate)
+        self.ws_message = parse(settings.ws_message_rate)
+
+    def hit(self, item: RateLimitItem, *keys: str) -> bool:
+        """Count one event; False when over the limit."""
+        return self._limiter.hit(item, *keys)
+
+
+def check_create_rate(request: Request) -> None:
+    """429 when this address has created too many sessions (or forks) lately."""
+    rates: RateLimits = request.app.state.rates
+    host = request.client.host if request.client else "unknown"
+    if not rates.hit(rates.create, "create", host):
+        raise ApiError(429, f"too many new sessions from this address (at most {rates.create}); try again soon")
+
+
+CreateRate = Depends(check_create_rate)
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[SessionStore, Depends(get_store)]

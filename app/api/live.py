@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,6 @@ PROTOCOL = 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024
-RATE_PER_S, RATE_BURST = 60.0, 120.0
 CLOSE_POLICY, CLOSE_GONE, CLOSE_TOO_BIG = 1008, 4404, 1009
 
 
@@ -111,8 +111,7 @@ class Connection:
         self.credits = CREDITS
         self.wake = session.watch()
         self.send_lock = asyncio.Lock()
-        self.tokens = RATE_BURST
-        self.refilled = time.monotonic()
+        self.key = secrets.token_hex(8)
         self.last_frame_at = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -126,14 +125,9 @@ class Connection:
         await self.send({"type": "error", "code": code, "message": message, "field": field})
 
     def allow(self) -> bool:
-        """Token bucket: RATE_PER_S messages a second, bursts of RATE_BURST."""
-        now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
-        self.refilled = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+        """At most BPP_WS_MESSAGE_RATE messages (a moving window per connection)."""
+        rates = self.ws.app.state.rates
+        return bool(rates.hit(rates.ws_message, "ws", self.key))
 
     # -- sender ----------------------------------------------------------------------------------------
 
@@ -152,7 +146,7 @@ class Connection:
             if session.config_version != seen_config:
                 seen_config = session.config_version
                 await self.send({"type": "state", "session": await session.run(lambda: state(session))})
-            if session.status != seen_status:
+            if session.status != seen_status and session.status == "playing":  # a start: before its frames
                 seen_status = session.status
                 await self.send(status_message(session))
             if session.trace_seq != seen_trace and session.last_trace is not None:
@@ -170,6 +164,9 @@ class Connection:
                 self.last_frame_at = time.monotonic()
                 async with self.send_lock:
                     await self.ws.send_bytes(data)
+            if session.status != seen_status:  # a stop (paused, diverged): after the frame that shows where
+                seen_status = session.status
+                await self.send(status_message(session))
 
     # -- reader ----------------------------------------------------------------------------------------
 
@@ -179,7 +176,7 @@ class Connection:
             await self.error("too_large", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
             return
         if not self.allow():
-            await self.error("rate_limited", f"at most {RATE_PER_S:.0f} messages a second")
+            await self.error("rate_limited", f"at most {self.ws.app.state.rates.ws_message} messages")
             return
         try:
             msg = orjson.loads(raw)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
-from app.api.deps import SettingsDep, StoreDep, client_key
+from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
 from app.api.live import CLOSE_POLICY, origin_allowed, serve
 from app.api.sessions import bearer, state
 from app.live import LiveHub
@@ -53,7 +53,7 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
 
 
-@router.post("/{code}/fork", status_code=201)
+@router.post("/{code}/fork", status_code=201, dependencies=[CreateRate])
 async def fork_room(
     code: str,
     request: Request,

@@ -10,7 +10,7 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from app import wire
-from app.api.deps import SettingsDep, StoreDep
+from app.api.deps import CreateRate, SettingsDep, StoreDep
 from app.engine import BUILTIN, EngineError, gradient_check
 from app.schemas import (
     BackpropRequest,
@@ -76,7 +76,7 @@ def datasets() -> list[dict[str, Any]]:
     return [vars(info) for info in BUILTIN.values()]
 
 
-@router.post("/sessions", status_code=201, response_model=CreatedSession)
+@router.post("/sessions", status_code=201, response_model=CreatedSession, dependencies=[CreateRate])
 async def create_session(
     request: Request,
     store: StoreDep,
