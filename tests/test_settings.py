@@ -1,0 +1,34 @@
+"""Settings: every BPP_ variable parses from the environment and is documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_every_setting_is_documented_in_the_readme(name: str) -> None:
+    assert f"`BPP_{name.upper()}`" in README
+
+
+def test_settings_come_from_bpp_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BPP_PORT", "9123")
+    monkeypatch.setenv("BPP_ALLOWED_ORIGINS", "https://a.example, http://b.example:8080/")
+    monkeypatch.setenv("BPP_SESSION_TTL", "60")
+    s = Settings()
+    assert s.port == 9123
+    assert s.allowed_origins == ["https://a.example", "http://b.example:8080"]
+    assert s.session_ttl == 60.0
+
+
+@pytest.mark.parametrize(("var", "value"), [("BPP_PORT", "0"), ("BPP_FPS", "-1"), ("BPP_CREATE_RATE", "lots")])
+def test_a_bad_setting_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ValidationError, match=var.removeprefix("BPP_").lower()):
+        Settings()
