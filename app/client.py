@@ -156,14 +156,12 @@ class RemoteSession:
         return self._keep(self._call("POST", "/reset", {} if seed is None else {"seed": seed}))
 
     def train(self, steps: int | None = None, epochs: int | None = None) -> dict[str, Any]:
-        """Train ``steps`` mini-batch updates or ``epochs`` epochs: the new state plus ``history``,
-        ``steps_done`` and ``stopped_early``."""
+        """Train ``steps`` updates or ``epochs`` epochs: the new state with ``history``, ``steps_done``."""
         body = {k: v for k, v in (("steps", steps), ("epochs", epochs)) if v is not None}
         return self._keep(self._call("POST", "/train", body))
 
     def backprop(self, samples: Sequence[int] | None = None, x: Any = None, y: Any = None) -> dict[str, Any]:
-        """The full trace at the current weights (no update): training samples by index, raw rows x with
-        targets y, or the whole training set."""
+        """The trace (no update) of training samples by index, raw rows ``x`` with targets ``y``, or all."""
         body = {k: _plain(v) for k, v in (("samples", samples), ("x", x), ("y", y)) if v is not None}
         out: dict[str, Any] = self._call("POST", "/backprop", body)
         return out

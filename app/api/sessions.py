@@ -90,7 +90,8 @@ async def create_session(
         try:
             config, trainer = trainer_from_export(body.import_.model_dump(), settings)
         except EngineError as err:
-            raise ApiError.from_engine(err) from None
+            field = err.field if err.field.startswith("import") else f"import.{err.field}"
+            raise ApiError(422, f"{field}: {err.message}", field) from None
         session = await store.create(config, client, trainer)
     else:
         config = SessionConfig.model_validate(body.model_dump(exclude={"import_"}, exclude_unset=True))
