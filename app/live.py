@@ -37,6 +37,7 @@ class LiveHub:
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._metrics: dict[str, tuple[int, float, float, Metrics]] = {}  # step, when, cost (s), metrics
+        self._announcing: set[asyncio.Task[None]] = set()
 
     # -- play / pause --------------------------------------------------------------------------------------
 
@@ -50,9 +51,21 @@ class LiveHub:
         session.mark_changed()
 
     def pause(self, session: Session) -> None:
-        """Stop training; the current slice finishes first."""
+        """Stop training; the current slice finishes first, and only then is the pause announced (so that
+        no frame of a later step follows the ``paused`` status)."""
         if session.playing:
             session.playing = False
+            if not session.run_lock.locked():
+                session.mark_changed()
+            else:  # a slice is in flight: its end announces the pause (its holder marks the change)
+                task = asyncio.create_task(self._announce(session, session.version))
+                self._announcing.add(task)
+                task.add_done_callback(self._announcing.discard)
+
+    async def _announce(self, session: Session, version: int) -> None:
+        async with session.run_lock:
+            pass
+        if session.version == version:  # the holder of the lock did not mark a change after the pause
             session.mark_changed()
 
     async def close(self) -> None:
@@ -84,6 +97,8 @@ class LiveHub:
                 share = period * self.settings.workers / max(1, len(self.loops))
                 budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
                 async with session.run_lock:
+                    if not session.playing:  # paused while this loop waited for the lock
+                        break
                     await session.run(functools.partial(self._chunk, session, budget))
                 if session.trainer.diverged:
                     session.playing = False

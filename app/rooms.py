@@ -95,8 +95,7 @@ class RoomStore:
 
     async def fork(self, room: Room, client: str, name: str | None, max_forks: int) -> Session:
         """A new session that starts from the teacher's exact config, data, weights and optimizer state."""
-        if len(self.forks(room)) >= max_forks:
-            raise ApiError(429, f"room {room.code} is full ({max_forks} forks)")
+        self._check_room_limit(room, max_forks)
         teacher = self.teacher_session(room)
         doc = await teacher.run(teacher.export)
         settings = self.sessions.settings
@@ -105,7 +104,16 @@ class RoomStore:
             config, trainer = await loop.run_in_executor(self.sessions.executor, trainer_from_export, doc, settings)
         except EngineError as err:
             raise ApiError.from_engine(err) from None
+        # Again: concurrent forks may have filled the room while this one was built. ``create`` adds the session
+        # before its first await, so this check and the insertion cannot interleave with another fork's.
+        self._check_room_limit(room, max_forks)
+        if room.closed:
+            raise ApiError(404, f"no open room {room.code!r}")
         return await self.sessions.create(config, client, trainer, room=room.code, name=name)
+
+    def _check_room_limit(self, room: Room, max_forks: int) -> None:
+        if len(self.forks(room)) >= max_forks:
+            raise ApiError(429, f"room {room.code} is full ({max_forks} forks)")
 
     async def class_view(self, room: Room) -> list[dict[str, Any]]:
         """Every fork with its name, step, epoch, status and current losses (cached per fork version)."""

@@ -144,6 +144,7 @@ class ImportedState(Model):
     optimizer_state: dict[str, list[Number] | int] = Field(default_factory=dict, max_length=8)
     history: list[ImportedMetrics] = Field(default_factory=list, max_length=10_000)
     divergence: ImportedDivergence | None = None
+    grad_norms: list[float] | None = Field(None, max_length=MAX_MATRICES)
 
 
 class ImportedData(Model):
@@ -156,6 +157,19 @@ class ImportedData(Model):
     y_test: Rows | list[Number] | None = None
 
 
+def with_custom_data(config: Any, data: Any) -> Any:
+    """An export's config with custom data filled back in from its ``data`` (exports keep the data once)."""
+    if not isinstance(config, dict) or not isinstance(data, dict):
+        return config
+    dataset = config.get("dataset")
+    if isinstance(dataset, dict) and dataset.get("name") == "custom" and dataset.get("x") is None:
+        filled = {k: data.get(k) for k in ("x", "y", "x_test", "y_test", "task")}
+        if not filled["x_test"]:
+            filled["x_test"] = filled["y_test"] = None
+        return {**config, "dataset": {**dataset, **filled}}
+    return config
+
+
 class ExportDocument(Model):
     """What ``GET /api/sessions/{id}/export`` returns: a whole run, to import back."""
 
@@ -164,6 +178,13 @@ class ExportDocument(Model):
     config: SessionConfig
     data: ImportedData
     state: ImportedState
+
+    @model_validator(mode="before")
+    @classmethod
+    def _custom_data(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "config" in value:
+            return {**value, "config": with_custom_data(value["config"], value.get("data"))}
+        return value
 
 
 class CreateSession(SessionConfig):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from app.engine import Dataset, EngineError, StepRecord, TrainConfig, Trainer, custom_dataset, make_dataset
 from app.persist import Database, SessionRow, wall_to_monotonic
-from app.schemas import DatasetConfig, SessionConfig
+from app.schemas import DatasetConfig, SessionConfig, with_custom_data
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -217,12 +217,16 @@ class Session:
             "y_test": ds.y_test.tolist(),
         }
 
+    def config_doc(self) -> dict[str, Any]:
+        """The config as plain data, without custom data (``data_doc`` carries it, once)."""
+        return self.config.model_dump(mode="json", exclude={"dataset": {"x", "y", "x_test", "y_test"}})
+
     def export(self) -> dict[str, Any]:
         """One JSON-able document (config, data, weights, optimizer state, counters, history). Lock held."""
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
-            "config": self.config.model_dump(mode="json"),
+            "config": self.config_doc(),
             "data": self.data_doc(),
             "state": self.trainer.state(),
         }
@@ -240,7 +244,7 @@ class Session:
             self.client,
             self.created,
             wall,
-            self.config.model_dump(mode="json"),
+            self.config_doc(),
             data,
             self.trainer.state(),
             meta,
@@ -254,8 +258,10 @@ def trainer_from_export(doc: dict[str, Any], settings: Settings) -> tuple[Sessio
     if doc.get("format") != EXPORT_FORMAT or doc.get("version") != EXPORT_VERSION:
         raise EngineError("import.format", f"expected a {EXPORT_FORMAT} document of version {EXPORT_VERSION}")
     try:
-        config = SessionConfig.model_validate(doc.get("config") or {})
         data, state = doc["data"], doc["state"]
+        config = SessionConfig.model_validate(with_custom_data(doc.get("config") or {}, data))
+        if not isinstance(state, dict):
+            raise EngineError("state", "must be an object")
         dataset = custom_dataset(
             data["x"],
             data["y"],
@@ -266,16 +272,14 @@ def trainer_from_export(doc: dict[str, Any], settings: Settings) -> tuple[Sessio
             max_inputs=settings.max_inputs,
             max_outputs=settings.max_inputs,
         )
-    except (KeyError, TypeError) as err:
-        raise EngineError("import", f"incomplete document: missing {err}") from None
+        trainer = Trainer(dataset, train_config(config, settings))
+        trainer.load_state(state)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise EngineError("import", f"incomplete or malformed document ({type(err).__name__}: {err})") from None
     except ValueError as err:  # pydantic's ValidationError and EngineError are both ValueErrors
         if isinstance(err, EngineError):
             raise EngineError(f"import.{err.field}", err.message) from None
         raise EngineError("import.config", str(err).splitlines()[0]) from None
-    if not isinstance(state, dict):
-        raise EngineError("import.state", "must be an object")
-    trainer = Trainer(dataset, train_config(config, settings))
-    trainer.load_state(state)
     return config, trainer
 
 

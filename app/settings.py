@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     )
     ws_message_rate: str = Field("60/second", description="Messages one live-channel client may send.")
     max_forks_per_room: int = Field(500, ge=1, description="Forks one classroom room may hold.")
-    max_sessions_per_client: int = Field(200, ge=1, description="Sessions one client (address + browser cookie) may hold at once.")
+    max_sessions_per_client: int = Field(
+        200, ge=1, description="Sessions one client (address + browser cookie) may hold at once."
+    )
     session_ttl: float = Field(7200.0, gt=0, description="Seconds a session may stay idle before it expires.")
     fps: float = Field(25.0, gt=0, le=60, description="Frames per second sent to a playing client.")
     max_steps_per_call: int = Field(100_000, ge=1, description="Most steps one train call may ask for.")

@@ -112,7 +112,7 @@ class Connection:
         self.wake = session.watch()
         self.send_lock = asyncio.Lock()
         self.key = secrets.token_hex(8)
-        self.last_frame_at = 0.0
+        self.next_frame_at = 0.0  # frames keep to a grid of one per 1/fps: a late one does not delay the rest
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one JSON message."""
@@ -154,14 +154,15 @@ class Connection:
                 async with self.send_lock:
                     await self.ws.send_text(session.last_trace)
             if self.credits > 0 and session.version != seen_frame:
-                wait = self.last_frame_at + period - time.monotonic()
+                now = time.monotonic()
+                wait = self.next_frame_at - now
                 if wait > 0:  # rate cap: come back when the period is over
                     asyncio.get_running_loop().call_later(wait, self.wake.set)
                     continue
+                self.next_frame_at = max(self.next_frame_at + period, now + period / 2)
                 seen_frame = session.version
                 data = await self.hub.frame(session)
                 self.credits -= 1
-                self.last_frame_at = time.monotonic()
                 async with self.send_lock:
                     await self.ws.send_bytes(data)
             if session.status != seen_status:  # a stop (paused, diverged): after the frame that shows where

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Annotated, Any
@@ -88,7 +89,9 @@ async def create_session(
     client = request.client.host if request.client else "unknown"
     if body.import_ is not None:
         try:
-            config, trainer = trainer_from_export(body.import_.model_dump(), settings)
+            doc = body.import_.model_dump()
+            loop = asyncio.get_running_loop()
+            config, trainer = await loop.run_in_executor(store.executor, trainer_from_export, doc, settings)
         except EngineError as err:
             field = err.field if err.field.startswith("import") else f"import.{err.field}"
             raise ApiError(422, f"{field}: {err.message}", field) from None

@@ -435,7 +435,10 @@ class Trainer:
         )
 
     def _indices(self, indices: Sequence[int]) -> Array:
-        idx = np.asarray(indices, dtype=np.intp)
+        try:
+            idx = np.asarray(indices, dtype=np.intp)
+        except (OverflowError, ValueError, TypeError):
+            raise EngineError("samples", f"training-set indices must lie in [0, {self.n_train - 1}]") from None
         if idx.ndim != 1 or len(idx) == 0 or idx.min() < 0 or idx.max() >= self.n_train:
             raise EngineError("samples", f"training-set indices must lie in [0, {self.n_train - 1}]")
         return idx
@@ -482,6 +485,7 @@ class Trainer:
             "optimizer_state": self.optimizer.state(),
             "history": [m.as_dict() for m in self.history],
             "divergence": None if self.divergence is None else asdict(self.divergence),
+            "grad_norms": self.grad_norms.tolist(),
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -504,3 +508,6 @@ class Trainer:
         self._order = None
         self.history = history
         self.divergence = divergence
+        norms = state.get("grad_norms")
+        if norms is not None and len(norms) == len(self._grad_sq):
+            self._grad_sq = np.square(np.asarray(norms, dtype=np.float64))
