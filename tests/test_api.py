@@ -497,7 +497,6 @@ async def test_export_then_import_continues_bit_for_bit(client, config, first):
     original = await call(client, "GET", url, headers)
     keys = ("step", "epoch", "weights", "n_train", "n_test", "task", "status")
     assert {k: imported[k] for k in keys} == {k: original[k] for k in keys}
-    # the latest step's gradient norms are not part of the document; every other metric is
     assert imported["metrics"] == original["metrics"]  # grad_norms of the last step included
     a = await call(client, "POST", url + "/train", headers, {"steps": 100})
     b = await call(client, "POST", copy_url + "/train", copy_headers, {"steps": 100})
