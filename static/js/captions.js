@@ -1,0 +1,70 @@
+// The caption under the network in step mode: what the current phase computes, as an equation (MathML)
+// and, where it helps, the number it produced.
+
+import { fmt } from "./format.js";
+import { math, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
+import { activationOf, outputRule, pick } from "./trace.js";
+
+const TITLES = { forward: "Forward pass", cost: "Cost", backward: "Backward pass", gradient: "Gradient", update: "Update" };
+
+const vec = (letter, l) => sym(mi(letter), null, l);
+const bracket = (inner) => row(mo("["), mn(1), mo(";"), inner, mo("]"));
+const times = mo("⊙");
+
+/**
+ * The caption of phase `index` of a trace: {title, html} (html holds inline MathML).
+ * @param {import("./trace.js").TraceModel} model
+ * @param {number} index
+ * @param {{row: number, config: object}} opts
+ * @returns {{title: string, html: string}}
+ */
+export function caption(model, index, { row: r, config }) {
+  const ph = model.phases[index];
+  const L = model.L;
+  const l = ph.layer;
+  const batch = model.m > 1;
+  const who = batch ? `a mini-batch of m = ${model.m}` : `sample #${model.indices[0]}`;
+  let title = `${TITLES[ph.phase]}${l ? ` · layer ${l}` : ""}`;
+  let html = "";
+  if (ph.phase === "forward" && l === 1) {
+    html = `${math(`${vec("a", 1)}${mo("=")}${mi("x")}`)}: the input of ${who}.`;
+  } else if (ph.phase === "forward") {
+    const g = activationOf(config, l, L);
+    const z = `${vec("z", l)}${mo("=")}${vec("Θ", l - 1)}${bracket(vec("a", l - 1))}`;
+    html = `${math(z)}, &nbsp; ${math(`${vec("a", l)}${mo("=")}${mi("g")}${row(mo("("), vec("z", l), mo(")"))}`)}`;
+    html += ` with g = ${g}${l === L ? " (the output: h<sub>Θ</sub>(x))" : ""}.`;
+  } else if (ph.phase === "cost") {
+    const y = pick(model.y, r);
+    const loss = config.loss === "mse" ? "mean squared error" : "cross-entropy";
+    html = batch
+      ? `${loss}: ${math(`${mi("J")}${mo("=")}${text("(1/m) Σ ℓ")}${mo("=")}${num(model.cost.data)}`)} over ${who}.`
+      : `${loss}: ${math(`${mi("ℓ")}${mo("=")}${num(model.cost.data)}`)} against the target y = ${y.map((x) => fmt(x)).join(", ")}.`;
+  } else if (ph.phase === "backward" && l === L) {
+    const rule = outputRule(config.loss, config.output_activation);
+    const rhs = rule.simple
+      ? `${vec("a", L)}${mo("−")}${mi("y")}`
+      : `${row(mo("("), vec("a", L), mo("−"), mi("y"), mo(")"))}${times}${mi("g′")}${row(mo("("), vec("z", L), mo(")"))}`;
+    html = `${math(`${vec("δ", L)}${mo("=")}${rhs}`)} — the error at the outputs (${rule.why}).`;
+    title = `${TITLES.backward} · output layer ${L}`;
+  } else if (ph.phase === "backward") {
+    const g = activationOf(config, l, L);
+    const rhs = `${row(mo("("), `<msup>${mi("Θ")}${row(mo("("), mn(l), mo(")"), mo("⊤"))}</msup>`, vec("δ", l + 1), mo(")"))}${times}${mi("g′")}${row(mo("("), vec("z", l), mo(")"))}`;
+    html = `${math(`${vec("δ", l)}${mo("=")}${rhs}`)}, g = ${g}: the error flows back along each link, which carries its share ${math(`${v("Θ", ["k", "j"], l)}${v("δ", "k", l + 1)}`)}.`;
+  } else if (ph.phase === "gradient") {
+    const a = bracket(vec("a", l));
+    const body = batch ? `${text("(1/m)")}${mo("Σ")}${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>` : `${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>`;
+    const reg = config.regularization !== "none" && config.reg_rate > 0 ? ` + the ${config.regularization.toUpperCase()} term (not on the bias column)` : "";
+    html = `${math(`${vec("D", l)}${mo("=")}${body}`)}${reg}: one number per link, ∂J/∂Θ.`;
+  } else if (ph.phase === "update") {
+    const u = model.update[l];
+    let big = 0;
+    u.delta.forEach((rw) => rw.forEach((x) => (big = Math.max(big, Math.abs(x)))));
+    const opt = model.optimizer;
+    const rule =
+      opt === "sgd"
+        ? math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("−")}${mi("α")}${vec("D", l)}`) + `, α = ${fmt(model.learningRate)}`
+        : `${opt}: ${math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("+")}${mi("ΔΘ")}`)} (ΔΘ is not −αD)`;
+    html = `${rule}; the largest change is ${fmt(big)}.`;
+  }
+  return { title, html };
+}

@@ -1,0 +1,138 @@
+// The header bar, the step-mode toolbar and the banner: every button and input calls an action, and
+// the controls reflect the store (play/pause label, readouts, connection, the diverged banner).
+// Keyboard: Space play/pause, → next phase or step, ← previous phase, R reset (not while typing).
+
+import { fmt, fmtCount } from "./format.js";
+
+const SPEEDS = [0.25, 0.5, 1, 2, 4];
+
+/**
+ * Bind the page's controls to actions and keep them in step with the store.
+ * @param {{store: object, actions: object, root: Document}} deps
+ */
+export function mountControls({ store, actions, root }) {
+  const $ = (id) => root.getElementById(id);
+  const on = (id, type, fn) => $(id).addEventListener(type, fn);
+
+  on("play", "click", () => actions.toggle());
+  on("step", "click", () => actions.step());
+  on("header-step", "click", () => actions.step());
+  on("reset", "click", () => actions.reset());
+  on("banner-reset", "click", () => actions.reset());
+  on("notice-close", "click", () => store.set({ notice: null }));
+  on("prev", "click", () => actions.prev());
+  on("next", "click", () => actions.nextPhase());
+  on("replay", "click", () => actions.replay());
+  on("random-sample", "click", () => actions.randomSample());
+  on("sample", "change", (e) => actions.setSample(Number(e.target.value)));
+  on("row", "change", (e) => actions.setRow(Number(e.target.value)));
+  on("speed", "input", (e) => {
+    const speed = SPEEDS[Number(e.target.value)];
+    e.target.setAttribute("aria-valuetext", `${speed}×`);
+    $("speed-out").textContent = `${speed}×`;
+    actions.setSpeed(speed);
+  });
+  on("autoplay", "change", (e) => actions.setAutoplay(e.target.checked));
+  on("large", "change", (e) => actions.setLarge(e.target.checked));
+  on("show-live", "click", () => actions.showLive());
+  root.querySelectorAll("input[name=view]").forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
+  root.querySelectorAll("input[name=unit]").forEach((r) => r.addEventListener("change", () => actions.setUnit(r.value)));
+  root.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", () => actions.setSource(r.value)));
+
+  root.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    const native = nativeKeys(e.target);
+    if (native === "all" || native.includes(e.key)) return;
+    const act = { " ": actions.toggle, ArrowRight: actions.next, ArrowLeft: actions.prev, r: actions.reset, R: actions.reset };
+    if (act[e.key]) {
+      e.preventDefault();
+      act[e.key]();
+    }
+  });
+
+  const text = (id, value) => {
+    const el = $(id);
+    if (el.textContent !== value) el.textContent = value;
+  };
+
+  store.subscribe((s, changed) => {
+    const has = (...keys) => keys.some((k) => changed.has(k));
+    if (has("status")) {
+      const playing = s.status === "playing";
+      $("play").textContent = playing ? "❚❚ Pause" : "▶ Play";
+      $("play").setAttribute("aria-pressed", String(playing));
+      $("play").disabled = s.status === "diverged";
+      root.body.dataset.status = s.status;
+    }
+    if (has("step", "epoch", "metrics")) {
+      text("r-step", fmtCount(s.step));
+      text("r-epoch", fmtCount(s.epoch));
+      text("r-train", fmt(s.metrics?.train_loss));
+      text("r-test", fmt(s.metrics?.test_loss));
+    }
+    if (has("status", "divergence")) {
+      const div = s.status === "diverged";
+      $("banner").hidden = !div;
+      if (div) {
+        const d = s.divergence;
+        const why = d ? ` at step ${fmtCount(d.step)}: ${d.reason}` : ": its numbers are no longer finite";
+        text("banner-text", `The run diverged${why}`);
+      }
+    }
+    if (has("notice")) {
+      $("notice").hidden = !s.notice;
+      text("notice-text", s.notice || "");
+    }
+    if (has("connection")) {
+      const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", offline: "offline" };
+      text("conn-text", labels[s.connection] || s.connection);
+      $("conn").dataset.state = s.connection;
+    }
+    if (has("large")) root.documentElement.classList.toggle("large", s.large);
+    if (has("session") && s.session) {
+      $("sample").max = String(s.session.n_train - 1);
+      text("sample-max", `of ${fmtCount(s.session.n_train)}`);
+    }
+    if (has("sample") && Number($("sample").value) !== s.sample) $("sample").value = String(s.sample);
+    if (has("unit")) {
+      $("sample-wrap").hidden = s.unit === "batch";
+      $("random-sample").hidden = s.unit === "batch";
+    }
+    if (has("trace", "row")) {
+      const m = s.trace ? s.trace.m : 1;
+      $("row-wrap").hidden = m <= 1;
+      const sel = $("row");
+      if (sel.options.length !== m + 1) {
+        const rows = s.trace.indices.map((idx, i) => `<option value="${i}">${i} · #${idx}</option>`);
+        sel.innerHTML = `<option value="-1">batch mean</option>${rows.join("")}`;
+      }
+      sel.value = String(s.row);
+    }
+    if (has("trace", "phase", "mode")) {
+      const stepping = s.mode === "step" && Boolean(s.trace);
+      $("prev").disabled = !stepping || s.phase <= 0;
+      $("next").disabled = !stepping || s.phase >= s.trace.phases.length - 1;
+      $("replay").disabled = !stepping;
+      $("show-live").hidden = !stepping;
+    }
+    if (has("view")) root.querySelectorAll("input[name=view]").forEach((r) => (r.checked = r.value === s.view));
+  });
+}
+
+/**
+ * The keys a focused element needs for itself: everything in a text field, Space on a button or a
+ * checkbox, the arrows on a radio group or a slider.
+ * @param {EventTarget} t
+ * @returns {"all" | string[]}
+ */
+function nativeKeys(t) {
+  if (!(t instanceof Element)) return [];
+  if (t.closest("textarea, select, [contenteditable=true]")) return "all";
+  if (t instanceof HTMLInputElement) {
+    if (t.type === "radio" || t.type === "range") return ["ArrowLeft", "ArrowRight"];
+    if (t.type === "checkbox") return [" "];
+    return "all";
+  }
+  if (t.closest("button, [role=button]")) return [" ", "Enter"];
+  return [];
+}

@@ -1,0 +1,82 @@
+// The link half of the inspector: ∂J/∂Θ_kj^(l) = (1/m) Σ_i δ_k^(l+1) a_j^(l) (+ the regularization part)
+// written out with the pass's own numbers, then the update the optimizer made (−αD for sgd, not for the
+// others: the actual ΔΘ is shown).
+
+import { fmt, isNum } from "./format.js";
+import { mathD as math, mi, mn, mo, num, row, text, v } from "./mathml.js";
+
+const MAX_PRODUCTS = 6;
+const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
+const field = (name, value) => `<span class="num" data-field="${name}">${fmt(value)}</span>`;
+const frac = (a, b) => `<mfrac>${a}${b}</mfrac>`;
+
+/**
+ * The gradient of one weight, term by term when the per-sample rows are known.
+ * @param {{l: number, k: number, j: number, th: string, D: number | null, w: number, data: object,
+ *          config: object}} p
+ */
+export function gradientHtml({ l, k, j, th, D, w, data, config }) {
+  const reg = config.regularization;
+  const lam = config.reg_rate;
+  const hasReg = reg !== "none" && lam > 0;
+  const aj = j === 0 ? mn(1) : v("a", j, l);
+  const regSym = reg === "l2" ? `${frac(mi("λ"), mi("m"))}${th}` : `${frac(mi("λ"), mi("m"))}${mi("sign")}${row(mo("("), th, mo(")"))}`;
+  let head = `${frac(mi("∂J"), row(mi("∂"), th))}${mo("=")}${frac(mn(1), mi("m"))}${`<munder>${mo("Σ")}${mi("i")}</munder>`}${v("δ", k + 1, l + 1)}${aj}`;
+  if (hasReg && j > 0) head += `${mo("+")}${regSym}`;
+  let out = `<h4>The gradient</h4>${eq(math(head))}`;
+  if (j === 0) out += `<p class="why">Column 0 is the bias: its input is a₀ = 1${hasReg ? ", and it is never regularized" : ""}.</p>`;
+  const rows = data.rows(l);
+  if (!rows || !rows.delta || !isNum(D)) {
+    const m = data.m ? ` (m = ${data.m})` : "";
+    out += eq(`${math(`${mi("D")}${mo("=")}`)} <strong>${field("D-result", D)}</strong>`, "result");
+    return out + `<p class="hint">From the latest mini-batch${m}. Step mode writes the sum out term by term.</p>`;
+  }
+  const m = rows.delta.length;
+  let sum = 0;
+  const products = rows.delta.map((dr, i) => {
+    const a = j === 0 ? 1 : rows.a[i][j - 1];
+    sum += dr[k] * a;
+    return math(`${i ? mo("+") : ""}${num(dr[k], true)}${mo("·")}${num(a, true)}`);
+  });
+  const dataTerm = sum / m;
+  const shown = products.slice(0, MAX_PRODUCTS);
+  if (m > MAX_PRODUCTS) shown.push(math(`${mo("+")}${text(`… ${m - MAX_PRODUCTS} more`)}`));
+  if (m === 1) {
+    out += eq(math(`${mo("=")}`) + shown.join("") + math(`${mo("=")}${num(dataTerm)}`), "terms");
+  } else {
+    shown[shown.length - 1] = shown[shown.length - 1].replace(/<\/math>$/, `${mo("]")}</math>`);
+    out += eq(math(`${mo("=")}${frac(mn(1), mn(m))}${mo("[")}`) + shown.join(""), "terms");
+    out += eq(math(`${mo("=")}${frac(mn(1), mn(m))}${row(mo("("), num(sum), mo(")"))}${mo("=")}${num(dataTerm)}`));
+  }
+  if (hasReg && j > 0) {
+    const r = reg === "l2" ? (lam / m) * w : (lam / m) * Math.sign(w);
+    const what = reg === "l2" ? num(w, true) : row(mi("sign"), mo("("), num(w), mo(")"));
+    out += eq(math(`${mo("+")}${frac(num(lam), mn(m))}${what}${mo("=")}${mo("+")}${num(r, true)}`));
+  }
+  return out + eq(`${math(`${mi("D")}${mo("=")}`)} <strong>${field("D-result", D)}</strong>`, "result");
+}
+
+/**
+ * The update of one weight: −αD for sgd; for momentum and adam the rule they use and the actual ΔΘ.
+ * @param {{th: string, w: number, D: number | null, dT: number | null, data: object, config: object}} p
+ */
+export function updateHtml({ th, w, D, dT, data, config }) {
+  let out = `<h4>The update</h4>`;
+  if (!data.optimizer || !isNum(dT)) {
+    return out + `<p class="hint">No update in this pass: it traced the current weights without training.</p>`;
+  }
+  const before = data.source === "frame" ? w - dT : w;
+  const after = before + dT;
+  const alpha = data.learningRate;
+  if (data.optimizer === "sgd") {
+    out += eq(math(`${mi("ΔΘ")}${mo("=")}${mo("−")}${mi("α")}${mi("D")}${mo("=")}${mo("−")}${num(alpha)}${mo("×")}${num(D, true)}${mo("=")}${num(dT)}`));
+  } else if (data.optimizer === "momentum") {
+    out += `<p class="why">Momentum: the update is ΔΘ = v, with v ← μv − αD (μ = ${fmt(config.momentum)}, α = ${fmt(alpha)}) — not −αD.</p>`;
+    out += eq(math(`${mi("ΔΘ")}${mo("=")}${mi("v")}${mo("=")}${num(dT)}`));
+  } else {
+    out += `<p class="why">Adam: the update is ΔΘ = −α·m̂/(√v̂ + ε), with running means of D and D² (α = ${fmt(alpha)}) — not −αD.</p>`;
+    out += eq(math(`${mi("ΔΘ")}${mo("=")}${num(dT)}`));
+  }
+  out += eq(math(`${th}${mo(":")}${num(before)}${mo("→")}${num(after)}`), "result");
+  return out;
+}

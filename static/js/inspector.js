@@ -1,0 +1,205 @@
+// The inspector: click a unit for z, a, δ and the formula that produced δ with the live numbers filled in,
+// term by term; click a link for ∂J/∂Θ = (1/m)Σ δ·a (+ regularization), the update, and an editable weight.
+
+import { fmt, isNum } from "./format.js";
+import { math, mathD, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
+import { activationOf, derivative, outputRule } from "./trace.js";
+import { gradientHtml, updateHtml } from "./inspector-link.js";
+
+const MAX_TERMS = 12;
+const paren = (...x) => row(mo("("), ...x, mo(")"));
+const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
+const eqD = (inner, cls = "") => eq(mathD(inner), cls);
+/** An equation in pieces that wrap between them (each piece its own <math>). */
+const chain = (parts, cls = "") => eq(parts.map((p) => (p.startsWith("<strong") ? p : math(p))).join(""), `terms ${cls}`);
+const field = (name, value) => `<span class="num" data-field="${name}">${fmt(value)}</span>`;
+
+/** The inspector panel (see the module comment); it renders into its container and never reads the store. */
+export class Inspector {
+  /**
+   * @param {HTMLElement} root
+   * @param {{onSelect: (sel: object) => void, onSetWeight: (l: number, k: number, j: number, v: number) => void}} h
+   */
+  constructor(root, { onSelect, onSetWeight }) {
+    this.root = root;
+    root.addEventListener("click", (ev) => {
+      const b = ev.target.closest("[data-select]");
+      if (b) onSelect(JSON.parse(b.dataset.select));
+    });
+    root.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const f = ev.target;
+      const value = Number(f.elements.weight.value);
+      if (f.elements.weight.value.trim() === "" || !Number.isFinite(value)) {
+        f.querySelector(".hint").textContent = "Enter a finite number.";
+        return;
+      }
+      f.dataset.sent = "1";
+      onSetWeight(+f.dataset.layer, +f.dataset.row, +f.dataset.col, value);
+      f.querySelector(".hint").textContent = "Sent; the network updates when the server confirms.";
+    });
+  }
+
+  /**
+   * Show a selection with the numbers of `data` (null: nothing to show yet).
+   * @param {object | null} sel
+   * @param {import("./inspector-data.js").InspectorData | null} data
+   * @param {{config: object, sizes: number[], weightNow: (l: number, k: number, j: number) => number}} ctx
+   */
+  render(sel, data, ctx) {
+    const active = document.activeElement;
+    const editing = this.root.contains(active) && active.name === "weight";
+    if (editing && active.form.dataset.sent !== "1" && active.value !== active.defaultValue) return;
+    let html;
+    if (!sel) {
+      html = `<p class="hint">Click a unit (circle) or a link of the network — or Tab to a unit and press
+        Enter — to see its numbers and the formula that produced them.</p>`;
+    } else if (!data) {
+      html = `<p class="hint">Waiting for the first numbers from the server…</p>`;
+    } else if (sel.kind === "unit") {
+      html = this.unit(sel, data, ctx);
+    } else {
+      html = this.link(sel, data, ctx);
+    }
+    this.root.innerHTML = html;
+    if (editing) this.root.querySelector("input[name=weight]")?.focus();
+  }
+
+  unit({ layer: l, unit: u }, data, { config, sizes }) {
+    const L = sizes.length;
+    if (u === 0) {
+      return `<h3>${math(v("a", 0, l))} <small>bias unit of layer ${l}</small></h3>
+        <p>${math(`${v("a", 0, l)}${mo("=")}${mn(1)}`)}, always: it has no input and no δ. Its weights
+        ${math(v("Θ", ["k", 0], l))} are the biases of layer ${l + 1}; select one of its links for its gradient.</p>
+        ${linkButtons(l, 0, sizes)}`;
+    }
+    const j = u - 1;
+    const kind = l === 1 ? "input" : l === L ? "output" : "hidden";
+    const act = l === 1 ? null : activationOf(config, l, L);
+    const z = l > 1 ? data.z(l) : null;
+    const a = data.a(l);
+    const d = l > 1 ? data.delta(l) : null;
+    let out = `<h3>${math(v("a", u, l))} <small>${kind} unit ${u} of layer ${l}${act ? ` · ${act}` : ""}</small></h3>
+      <p class="who">${data.who}</p><dl class="values">`;
+    if (l > 1) out += `<dt>${math(v("z", u, l))}</dt><dd>${z ? field("z", z[j]) : "—"}</dd>`;
+    out += `<dt>${math(v("a", u, l))}</dt><dd>${a ? field("a", a[j]) : "—"}</dd>`;
+    if (l > 1) out += `<dt>${math(v("δ", u, l))}</dt><dd>${d ? field("delta", d[j]) : "—"}</dd>`;
+    const mean = l > 1 ? data.deltaMean(l) : null;
+    if (mean && data.source === "trace" && !data.mean) out += `<dt>batch mean of δ</dt><dd>${field("delta-mean", mean[j])}</dd>`;
+    out += "</dl>";
+    if (l === 1) {
+      out += `<p>An input: ${math(`${v("a", u, 1)}${mo("=")}${mi("x")}`)}. There is no ${math(sym(mi("δ"), null, 1))}:
+        inputs are data, not something the network learns.</p>`;
+    } else if (data.mean) {
+      out += `<p class="why">The formula for δ holds sample by sample (a mean of products is not the product of
+        means): choose a row of the batch to see it with its numbers.</p>`;
+    } else if (!z || !a || !d) {
+      out += `<p class="hint">Step once to see how δ was computed.</p>`;
+    } else if (l === L) {
+      out += this.outputDelta(u, j, z, a, d, data, config, L);
+    } else {
+      out += this.hiddenDelta(l, u, j, z, a, d, data, act);
+    }
+    return out + linkButtons(l, u, sizes);
+  }
+
+  outputDelta(u, j, z, a, d, data, config, L) {
+    const rule = outputRule(config.loss, config.output_activation);
+    const y = data.y ? data.y[j] : null;
+    let out = `<h4>The error at the output</h4><p class="why">${rule.why}.</p>`;
+    if (y === null) {
+      out += eq(math(`${v("δ", u, L)}${mo("=")}${text(rule.simple ? "a − y" : "(a − y)·g′(z)")}`));
+      return out + `<p class="hint">The target y is in step traces: Step to see the terms.</p>`;
+    }
+    if (rule.simple) {
+      out += eq(math(`${v("δ", u, L)}${mo("=")}${v("a", u, L)}${mo("−")}${mi("y")}${mo("=")}${num(a[j])}${mo("−")}${num(y, true)}`));
+    } else {
+      const g = derivative(config.output_activation, z[j], a[j]);
+      out += eq(math(`${v("δ", u, L)}${mo("=")}${paren(v("a", u, L), mo("−"), mi("y"))}${mo("·")}${mi("g′")}${paren(v("z", u, L))}`));
+      out += gPrime(config.output_activation, u, L, j, z, a);
+      out += eq(math(`${v("δ", u, L)}${mo("=")}${paren(num(a[j]), mo("−"), num(y, true))}${mo("·")}${num(g.value, true)}`));
+    }
+    return out + chain([mo("="), `<strong>${field("delta-result", d[j])}</strong>`], "result");
+  }
+
+  hiddenDelta(l, u, j, z, a, d, data, act) {
+    const next = data.delta(l + 1);
+    const terms = [];
+    let sum = 0;
+    for (let k = 0; k < next.length; k++) {
+      const w = data.W(l, k, u);
+      sum += w * next[k];
+      terms.push({ k, w, dk: next[k] });
+    }
+    const g = derivative(act, z[j], a[j]);
+    let out = `<h4>How δ was computed</h4>`;
+    out += eqD(`${v("δ", u, l)}${mo("=")}${paren(`<munder>${mo("Σ")}${mi("k")}</munder>`, v("Θ", ["k", u], l), v("δ", "k", l + 1))}${mo("·")}${mi("g′")}${paren(v("z", u, l))}`);
+    const shown = terms.slice(0, MAX_TERMS);
+    const products = shown.map((t, i) => {
+      const btn = JSON.stringify({ kind: "link", layer: l, row: t.k, col: u });
+      const sign = i ? mo("+") : "";
+      return `<button type="button" class="term" data-select='${btn}' title="Θ${t.k + 1},${u} · δ${t.k + 1}: select this link">${math(`${sign}${num(t.w, true)}${mo("·")}${num(t.dk, true)}`)}</button>`;
+    });
+    if (terms.length > shown.length) products.push(math(`${mo("+")}${text(`… ${terms.length - shown.length} more`)}`));
+    if (terms.length === 1) products.push(math(`${mo("=")}${num(sum)}`));
+    out += `<div class="eq terms"><span class="lead">${math(`${mo("Σ")}${mo("=")}`)}</span>${products.join("")}</div>`;
+    const values = shown.map((t, i) => math(`${i ? mo("+") : mo("=")}${num(t.w * t.dk, i > 0)}`));
+    if (terms.length > shown.length) values.push(math(`${mo("+")}${text("…")}`));
+    if (terms.length > 1) out += eq(values.join("") + math(`${mo("=")}${num(sum)}`), "terms");
+    out += gPrime(act, u, l, j, z, a);
+    out += chain([`${v("δ", u, l)}${mo("=")}${num(sum, true)}${mo("×")}${num(g.value, true)}`, mo("="), `<strong>${field("delta-result", d[j])}</strong>`], "result");
+    return out;
+  }
+
+  link({ layer: l, row: k, col: j }, data, { config, weightNow }) {
+    const from = j === 0 ? "the bias unit +1" : math(v("a", j, l));
+    const th = v("Θ", [k + 1, j], l);
+    const w = data.W(l, k, j);
+    const now = weightNow(l, k, j);
+    const D = data.D(l, k, j);
+    const dT = data.dTheta(l, k, j);
+    let out = `<h3>${math(th)} <small>weight of layer ${l}</small></h3>
+      <p class="who">From ${from} to ${math(v("a", k + 1, l + 1))}; row ${k + 1}, column ${j} of ${math(sym(mi("Θ"), null, l))}.</p>
+      <dl class="values"><dt>${data.source === "trace" ? "Θ used by the pass" : "Θ now"}</dt><dd>${field("theta", w)}</dd>
+      <dt>${math(`${mi("D")}${mo("=")}${mi("∂J")}${mo("/")}${mi("∂Θ")}`)}</dt><dd>${isNum(D) ? field("D", D) : "—"}</dd>
+      <dt>update ΔΘ</dt><dd>${isNum(dT) ? field("dtheta", dT) : "—"}</dd></dl>`;
+    out += gradientHtml({ l, k, j, th, D, w, data, config });
+    out += updateHtml({ th, w, D, dT, data, config });
+    out += `<form class="weight-edit" data-layer="${l}" data-row="${k}" data-col="${j}">
+      <label>Set ${math(th)} to <input name="weight" type="number" step="any" required
+        value="${isNum(now) ? Number(now.toPrecision(7)) : ""}" aria-label="new value of Θ(${l}) row ${k + 1} column ${j}"></label>
+      <button type="submit">Set weight</button><p class="hint" aria-live="polite"></p></form>`;
+    return out;
+  }
+}
+
+/** The line g′(z) = its formula = the formula with a's value = the value, for unit u of layer l. */
+function gPrime(act, u, l, j, z, a) {
+  const g = derivative(act, z[j], a[j]);
+  const gz = `${mi("g′")}${paren(v("z", u, l))}`;
+  let filled = null;
+  if (act === "sigmoid") filled = `${num(a[j])}${paren(mn(1), mo("−"), num(a[j]))}`;
+  else if (act === "tanh") filled = `${mn(1)}${mo("−")}<msup>${paren(num(a[j]))}${mn(2)}</msup>`;
+  else if (act === "relu" || act === "leaky_relu") filled = text(`z = ${fmt(z[j])}`);
+  const parts = [`${gz}${mo("=")}${text(g.expr)}`];
+  if (filled) parts.push(`${mo(act.endsWith("relu") ? "," : "=")}${filled}`);
+  parts.push(`${mo(act.endsWith("relu") ? "→" : "=")}${num(g.value)}`);
+  return chain(parts);
+}
+
+function linkButtons(l, u, sizes) {
+  const L = sizes.length;
+  const btn = (sel, label) => `<button type="button" class="chip" data-select='${JSON.stringify(sel)}'>${label}</button>`;
+  let out = "";
+  if (l > 1 && u > 0) {
+    const ins = [];
+    for (let j = 0; j <= Math.min(sizes[l - 2], 15); j++) ins.push(btn({ kind: "link", layer: l - 1, row: u - 1, col: j }, math(v("Θ", [u, j], l - 1))));
+    out += `<p class="links-list">Weights into it: ${ins.join("")}</p>`;
+  }
+  if (l < L) {
+    const outs = [];
+    for (let k = 0; k < Math.min(sizes[l], 16); k++) outs.push(btn({ kind: "link", layer: l, row: k, col: u }, math(v("Θ", [k + 1, u], l))));
+    out += `<p class="links-list">Weights out of it: ${outs.join("")}</p>`;
+  }
+  return out;
+}
