@@ -36,7 +36,8 @@ class LiveHub:
         self.store = store
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
-        self._metrics: dict[str, tuple[int, float, float, Metrics]] = {}  # step, when, cost (s), metrics
+        # (step, config_version), when, cost (s), metrics
+        self._metrics: dict[str, tuple[tuple[int, int], float, float, Metrics]] = {}
         self._announcing: set[asyncio.Task[None]] = set()
 
     # -- play / pause --------------------------------------------------------------------------------------
@@ -138,11 +139,14 @@ class LiveHub:
         """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow)."""
         tr = session.trainer
         now = time.perf_counter()
+        key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
         cached = self._metrics.get(session.id)
-        if cached is not None and (cached[0] == tr.step_count or now - cached[1] < 10 * cached[2]):
+        if cached is not None and (
+            cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < 10 * cached[2])
+        ):
             return cached[3]
         metrics = tr.evaluate()
-        self._metrics[session.id] = (tr.step_count, now, time.perf_counter() - now, metrics)
+        self._metrics[session.id] = (key, now, time.perf_counter() - now, metrics)
         return metrics
 
     def _build_frame(self, session: Session) -> bytes:
@@ -173,7 +177,11 @@ class LiveHub:
             "status": session.status,
             "metrics": wire.metrics(self._metrics_now(session)),
             "batch": batch,
-            "probe": {"sample": session.probe, "cost": wire.finite(probe.cost_total)},
+            "probe": {
+                "sample": session.probe,
+                "y": tr.dataset.y_train[session.probe].tolist(),
+                "cost": wire.finite(probe.cost_total),
+            },
             "steps_per_frame": self.steps_per_frame(session),
         }
         return wire.frame(header, arrays)
@@ -225,5 +233,6 @@ def probe_message(session: Session, sample: int) -> dict[str, Any]:
         "indices": [sample],
         "learning_rate": tr.config.learning_rate,
         "optimizer": tr.config.optimizer,
+        "weights": wire.weights(tr.network.theta),
         "phases": wire.phases(trace, tr.dataset.y_train[[sample]], tr.weights(), None),
     }
