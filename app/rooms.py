@@ -10,6 +10,7 @@ school NAT is not refused.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ class Room:
     created: float = field(default_factory=time.time)
     closed: bool = False
     _class_cache: dict[str, tuple[int, Metrics]] = field(default_factory=dict)
+
+
+def _evaluate(session: Session) -> Metrics:
+    """The session's metrics now (with its lock held: a PATCH may have replaced its trainer)."""
+    return session.trainer.evaluate()
 
 
 class RoomStore:
@@ -118,11 +124,14 @@ class RoomStore:
     async def class_view(self, room: Room) -> list[dict[str, Any]]:
         """Every fork with its name, step, epoch, status and current losses (cached per fork version)."""
         out = []
-        for s in self.forks(room):
+        forks = self.forks(room)
+        for gone in room._class_cache.keys() - {s.id for s in forks}:  # deleted or expired forks
+            del room._class_cache[gone]
+        for s in forks:
             cached = room._class_cache.get(s.id)
             if cached is None or cached[0] != s.version:
                 version = s.version
-                cached = (version, await s.run(s.trainer.evaluate))
+                cached = (version, await s.run(functools.partial(_evaluate, s)))  # the trainer of now, locked
                 room._class_cache[s.id] = cached
             m = cached[1]
             out.append(
@@ -131,8 +140,8 @@ class RoomStore:
                     "name": s.name,
                     "created": s.created,
                     "status": s.status,
-                    "step": s.trainer.step_count,
-                    "epoch": s.trainer.epoch,
+                    "step": m.step,  # the step and epoch the losses are of
+                    "epoch": m.epoch,
                     "train_loss": wire.finite(m.train_loss),
                     "test_loss": wire.finite(m.test_loss),
                     "train_accuracy": m.train_accuracy,

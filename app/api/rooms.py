@@ -68,6 +68,15 @@ async def fork_room(
     return wire.JSONResponse({"token": session.token, "room": room.code, **out}, status_code=201)
 
 
+@router.get("/{code}/export", name="room_export")
+async def room_export(code: str, rooms: RoomsDep) -> Response:
+    """Public: the teacher session's run as one document (config, data, weights, history), which the room
+    page draws its decision surface and charts from; forking hands out the same document."""
+    room = rooms.get(code)
+    session = rooms.teacher_session(room)
+    return wire.JSONResponse(await session.run(session.export))
+
+
 @router.get("/{code}/class", response_model=ClassOut)
 async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: every fork with its name, step and current loss."""
