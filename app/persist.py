@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -143,8 +142,3 @@ class Database:
         """Every saved session and room."""
         result: tuple[list[SessionRow], list[tuple[str, str, str, str, float]]] = await self._call(self._load)
         return result
-
-
-def wall_to_monotonic(wall: float) -> float:
-    """A wall-clock time as the equivalent ``time.monotonic()`` reading of this process."""
-    return time.monotonic() - (time.time() - wall)

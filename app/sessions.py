@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from app.engine import Dataset, EngineError, StepRecord, TrainConfig, Trainer, custom_dataset, make_dataset
-from app.persist import Database, SessionRow, wall_to_monotonic
+from app.persist import Database, SessionRow
 from app.schemas import DatasetConfig, SessionConfig, with_custom_data
 from app.settings import Settings
 
@@ -117,6 +117,7 @@ class Session:
     last_record: StepRecord | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    save_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watchers: set[asyncio.Event] = field(default_factory=set)
     frame_cache: tuple[int, bytes] | None = None
     room: str | None = None  # the room this session was forked from
@@ -348,12 +349,15 @@ class SessionStore:
 
     async def commit(self, session: Session) -> None:
         """Save the session now (a no-op without a database or when nothing changed since the last save)."""
-        if self.db is None or session.saved_version == session.version or self.sessions.get(session.id) is not session:
+        if self.db is None:
             return
-        version = session.version
-        row = await session.run(session.checkpoint)
-        await self.db.save_session(row)
-        session.saved_version = max(session.saved_version, version)
+        async with session.save_lock:  # concurrent commits (every watcher of a pause) coalesce into one write
+            if session.saved_version == session.version or self.sessions.get(session.id) is not session:
+                return
+            version = session.version
+            row = await session.run(session.checkpoint)
+            await self.db.save_session(row)
+            session.saved_version = max(session.saved_version, version)
 
     async def changed(self, session: Session, config: bool = False) -> None:
         """A call changed the session: wake its watchers and save it before the call answers."""
@@ -402,9 +406,11 @@ class SessionStore:
         rows, _ = await self.db.load()
         loop = asyncio.get_running_loop()
         count = 0
+        # Idle time counts from the newest use the database saw, so downtime does not expire anyone; and
+        # every restored session gets its TTL afresh (a session watched without changes saves no "use").
+        newest = max((row.touched for row in rows), default=time.time())
         for row in rows:
-            touched = wall_to_monotonic(row.touched)
-            if time.monotonic() - touched > self.settings.session_ttl or row.data is None:
+            if newest - row.touched > self.settings.session_ttl or row.data is None:
                 await self.db.delete_session(row.id)
                 continue
             doc = {
@@ -419,7 +425,6 @@ class SessionStore:
             except EngineError:
                 continue  # a row this server's limits refuse stays on disk untouched
             session = Session(row.id, row.token, row.client, config, trainer, self.executor, created=row.created)
-            session.touched = touched
             session.room, session.name = row.room, row.name
             session.steps_per_frame = row.meta.get("steps_per_frame")
             session.probe = min(int(row.meta.get("probe") or 0), trainer.n_train - 1)

@@ -9,9 +9,9 @@ stops reading holds no queue: frames it has no credit for are never built for it
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import math
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +111,10 @@ class Connection:
         self.credits = CREDITS
         self.wake = session.watch()
         self.send_lock = asyncio.Lock()
-        self.key = secrets.token_hex(8)
+        self.last_probe = 0.0
+        rate = ws.app.state.rates.ws_message
+        self.window_s = float(rate.get_expiry())
+        self.recent: collections.deque[float] = collections.deque(maxlen=rate.amount)
         self.next_frame_at = 0.0  # frames keep to a grid of one per 1/fps: a late one does not delay the rest
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -126,8 +129,11 @@ class Connection:
 
     def allow(self) -> bool:
         """At most BPP_WS_MESSAGE_RATE messages (a moving window per connection)."""
-        rates = self.ws.app.state.rates
-        return bool(rates.hit(rates.ws_message, "ws", self.key))
+        now, recent = time.monotonic(), self.recent
+        if len(recent) == recent.maxlen and now - recent[0] < self.window_s:
+            return False
+        recent.append(now)
+        return True
 
     # -- sender ----------------------------------------------------------------------------------------
 
@@ -167,7 +173,9 @@ class Connection:
                     await self.ws.send_bytes(data)
             if session.status != seen_status:  # a stop (paused, diverged): after the frame that shows where
                 seen_status = session.status
-                await self.send(status_message(session))
+                message = status_message(session)
+                await store.commit(session)  # a stop is announced once it is on disk (no-op when already saved)
+                await self.send(message)
 
     # -- reader ----------------------------------------------------------------------------------------
 
@@ -250,6 +258,11 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
 
 async def _trace(c: Connection, msg: dict[str, Any]) -> None:
     m = TraceMsg.model_validate(msg)
+    now = time.monotonic()
+    if c.read_only and now - c.last_probe < READ_ONLY_TRACE_INTERVAL_S:
+        await c.error("rate_limited", "viewers may trace a sample at most 4 times a second")
+        return
+    c.last_probe = now
     await c.send(await c.session.run(lambda: probe_message(c.session, m.sample)))
 
 
@@ -319,6 +332,7 @@ HANDLERS = {
     "gradcheck": _gradcheck,
     "auth": _auth_again,
 }
+READ_ONLY_TRACE_INTERVAL_S = 0.25  # a room's viewers share the teacher's session: their probes are rationed
 READ_ONLY_TYPES = frozenset({"ack", "trace", "auth"})
 
 

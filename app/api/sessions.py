@@ -11,7 +11,7 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from app import wire
-from app.api.deps import CreateRate, SettingsDep, StoreDep
+from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
 from app.engine import BUILTIN, EngineError, gradient_check
 from app.schemas import (
     BackpropRequest,
@@ -86,7 +86,7 @@ async def create_session(
 ) -> Response:
     """Create a session from a config (every field optional), or from ``{"import": <export document>}``."""
     body = body or CreateSession()
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request)
     if body.import_ is not None:
         try:
             doc = body.import_.model_dump()
