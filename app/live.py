@@ -111,6 +111,8 @@ class LiveHub:
                 if session.trainer.diverged:
                     session.playing = False
                 session.mark_changed()
+                if not session.playing:  # paused or diverged during the slice
+                    break
                 next_at += period
                 delay = next_at - loop.time()
                 if delay < 0:
@@ -118,6 +120,8 @@ class LiveHub:
                 await asyncio.sleep(delay)
         finally:
             self.loops.pop(session.id, None)
+            for event in session.watchers:  # the run has stopped: senders may say so now
+                event.set()
         await self.store.commit(session)  # a run that stopped is saved at once
 
     def _chunk(self, session: Session, budget: float) -> None:

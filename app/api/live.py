@@ -171,7 +171,8 @@ class Connection:
                 self.credits -= 1
                 async with self.send_lock:
                     await self.ws.send_bytes(data)
-            if session.status != seen_status:  # a stop (paused, diverged): after the frame that shows where
+            if session.status != seen_status and session.id not in self.hub.loops:
+                # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
                 message = status_message(session)
                 await store.commit(session)  # a stop is announced once it is on disk (no-op when already saved)
