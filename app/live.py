@@ -2,15 +2,17 @@
 
 How training shares the CPU (measured with bench/stream.py, figures in the README): every piece of engine
 work — a play loop's slice, a REST train call's slice, a frame, a step — runs on the store's small worker
-pool (``BPP_WORKERS`` threads, default 2, one per core), which serves its queue first come, first served.
-Each playing session queues at most one slice per frame period, and a slice is time-boxed to its fair share
-of a frame period (``period × workers / playing sessions``, between 2 ms and ``BPP_TRAIN_SLICE_MS``). So one
-session at full speed gets the whole machine when alone, and thirty get a thirtieth each, without any of
-them waiting behind a long run. At most ``workers`` play slices wait in the pool's queue at once (the
-playing sessions take turns for those places), so a step, a trace or a frame waits behind a slice or two,
-not behind thirty: with 30 sessions playing, step→trace p95 fell from about 80 ms to about 10 ms. The
-event loop only awaits; it never trains. A per-session pool of 40 threads (anyio's default) measured
-worse: the GIL turns them into a lottery and frame latency spreads.
+pool (``BPP_WORKERS`` threads, default 2), which serves its queue first come, first served. The engine's
+NumPy calls on matrices this small do not release the GIL, so all engine work together gets about one core
+whatever the pool size; the pool's job is order, not parallelism. Each playing session queues at most one
+slice per frame period, time-boxed to its share of that one core (``0.8 × period / playing sessions``,
+between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames and runs the event loop). So a lone
+session trains for most of each frame period, and thirty get a thirtieth each, none waiting behind a long
+run. At most ``workers`` play slices wait in the pool's queue at once (the playing sessions take turns for
+those places), so a step, a trace or a frame waits behind a slice or two, not behind thirty: with 30
+sessions playing, step→trace p95 fell from about 80 ms to about 10 ms. The event loop only awaits; it never
+trains. A pool of 40 threads (anyio's default) gave the same frame rates but step→trace p95 of 52–68 ms
+against 6–15 ms: the GIL turns many threads into a lottery.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import functools
 import math
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,8 @@ from app.sessions import Session, SessionStore
 from app.settings import Settings
 
 UNWATCHED_PAUSE_S = 30.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
-MIN_SLICE_S = 0.002
+MIN_SLICE_S = 0.0005
+ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
 
 
 class LiveHub:
@@ -40,7 +44,11 @@ class LiveHub:
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
         # (step, config_version), when, cost (s), metrics
-        self._metrics: dict[str, tuple[tuple[int, int], float, float, Metrics]] = {}
+        # per session (weakly held, so a deleted session's entry goes with it): (step, config_version), when,
+        # cost (s), metrics
+        self._metrics: weakref.WeakKeyDictionary[Session, tuple[tuple[int, int], float, float, Metrics]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._announcing: set[asyncio.Task[None]] = set()
         self._building: dict[str, tuple[int, asyncio.Future[bytes]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
@@ -102,7 +110,7 @@ class LiveHub:
                 elif now - unwatched_since > UNWATCHED_PAUSE_S:
                     self.pause(session)
                     break
-                share = period * self.settings.workers / max(1, len(self.loops))
+                share = ENGINE_SHARE * period / max(1, len(self.loops))
                 budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
                 async with self._slots, session.run_lock:
                     if not session.playing:  # paused while this loop waited for the lock
@@ -134,9 +142,9 @@ class LiveHub:
         if record is not None:
             session.last_record = record
         if tr.history and tr.history[-1].step == tr.step_count:  # an epoch ended here: its metrics are fresh
-            cached = self._metrics.get(session.id)
+            cached = self._metrics.get(session)
             cost = cached[2] if cached is not None else 0.0
-            self._metrics[session.id] = (
+            self._metrics[session] = (
                 (tr.step_count, session.config_version),
                 time.perf_counter(),
                 cost,
@@ -173,11 +181,11 @@ class LiveHub:
         tr = session.trainer
         now = time.perf_counter()
         key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
-        cached = self._metrics.get(session.id)
+        cached = self._metrics.get(session)
         if cached is not None and (cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < 10 * cached[2])):
             return cached[3]
         metrics = tr.evaluate()
-        self._metrics[session.id] = (key, now, time.perf_counter() - now, metrics)
+        self._metrics[session] = (key, now, time.perf_counter() - now, metrics)
         return metrics
 
     def _build_frame(self, session: Session) -> bytes:

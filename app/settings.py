@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_trace_samples: int = Field(2000, ge=1, description="Most samples one backprop call may trace.")
     workers: int = Field(2, ge=1, le=64, description="Worker threads that run engine work for all sessions.")
     train_slice_ms: float = Field(
-        20.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."
+        30.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."
     )
 
     @field_validator("create_rate", "ws_message_rate")

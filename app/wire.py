@@ -144,10 +144,9 @@ def frame(header: dict[str, Any], arrays: Sequence[tuple[str, Array]]) -> bytes:
     manifest = [{"name": name, "shape": list(a.shape)} for name, a in arrays]
     head = dumps({**header, "arrays": manifest})
     head += b" " * (-len(head) % 4)
-    parts = [FRAME_MAGIC, len(head).to_bytes(4, "little"), head]
-    for _, a in arrays:
-        parts.append(np.clip(a, -_F32_MAX, _F32_MAX).astype("<f4", order="C").tobytes())
-    return b"".join(parts)
+    body = np.concatenate([np.ravel(a) for _, a in arrays]) if arrays else np.empty(0)
+    np.clip(body, -_F32_MAX, _F32_MAX, out=body)
+    return b"".join((FRAME_MAGIC, len(head).to_bytes(4, "little"), head, body.astype("<f4").tobytes()))
 
 
 def read_frame(data: bytes) -> tuple[dict[str, Any], dict[str, Array]]:

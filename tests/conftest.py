@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -52,16 +54,18 @@ class LiveServer:
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.env = {**os.environ, "BPP_DB": "", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log: Any = None
 
     def start(self) -> LiveServer:
         """Start the process and wait until /api/health answers."""
         cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's log goes to a file: a pipe nobody reads would fill and block the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"server exited: {err}")
+                raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
             try:
                 if httpx.get(self.url + "/api/health", timeout=0.5).status_code == 200:
                     return self
@@ -78,6 +82,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if not kill and self.log is not None:  # a killed server's log stays for the test to read
+            Path(self.log.name).unlink(missing_ok=True)
 
     @property
     def pid(self) -> int:
