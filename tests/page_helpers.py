@@ -66,15 +66,26 @@ class Watch:
         assert not self.offsite(), f"requests off the machine: {self.offsite()}"
 
 
+_SHARED: list[Any] = []  # the session's Chromium, however many test modules import this fixture
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole test session."""
+    """One Chromium for the whole test session. Every test module that imports this fixture registers it
+    anew, so the first instance is shared: a second sync_playwright() in the same thread would fail."""
+    if _SHARED:
+        yield _SHARED[0]
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = launch(p)
-        yield b
-        b.close()
+        _SHARED.append(b)
+        try:
+            yield b
+        finally:
+            _SHARED.clear()
+            b.close()
 
 
 @pytest.fixture

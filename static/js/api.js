@@ -1,5 +1,7 @@
 // The REST calls the page makes (SPEC §3). Every failure is an ApiError with the server's detail.
 
+import { t } from "./i18n/index.js";
+
 /** A refused or failed REST call: the HTTP status and the server's human-readable detail. */
 export class ApiError extends Error {
   /**
@@ -22,7 +24,7 @@ async function call(method, path, { token, body } = {}) {
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
-    throw new ApiError(0, `the server cannot be reached (${err.message})`);
+    throw new ApiError(0, t("api.unreachable", { why: err.message }));
   }
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
@@ -58,4 +60,26 @@ export function backprop(auth, samples) {
     token: auth.token,
     body: { samples },
   });
+}
+
+/**
+ * Change settings over REST (used for custom data, too big for a live-channel message).
+ * @param {{id: string, token: string}} auth
+ * @param {object} patch
+ */
+export function patchSession(auth, patch) {
+  return call("PATCH", `/api/sessions/${encodeURIComponent(auth.id)}`, { token: auth.token, body: patch });
+}
+
+/**
+ * The whole run as one JSON document (config, data, weights, optimizer state, history).
+ * @param {{id: string, token: string}} auth
+ */
+export function exportRun(auth) {
+  return call("GET", `/api/sessions/${encodeURIComponent(auth.id)}/export`, { token: auth.token });
+}
+
+/** The built-in datasets: [{name, task, inputs, outputs, description}]. */
+export function listDatasets() {
+  return call("GET", "/api/datasets");
 }

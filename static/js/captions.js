@@ -2,10 +2,10 @@
 // and, where it helps, the number it produced.
 
 import { fmt } from "./format.js";
+import { t } from "./i18n/index.js";
 import { math, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
 import { activationOf, outputRule, pick } from "./trace.js";
 
-const TITLES = { forward: "Forward pass", cost: "Cost", backward: "Backward pass", gradient: "Gradient", update: "Update" };
 
 const vec = (letter, l) => sym(mi(letter), null, l);
 const bracket = (inner) => row(mo("["), mn(1), mo(";"), inner, mo("]"));
@@ -23,38 +23,38 @@ export function caption(model, index, { row: r, config }) {
   const L = model.L;
   const l = ph.layer;
   const batch = model.m > 1;
-  const who = batch ? `a mini-batch of m = ${model.m}` : `sample #${model.indices[0]}`;
-  let title = `${TITLES[ph.phase]}${l ? ` · layer ${l}` : ""}`;
+  const who = batch ? t("cap.who_batch", { m: model.m }) : t("cap.who_sample", { n: model.indices[0] });
+  let title = `${t(`phase.${ph.phase}`)}${l ? ` · ${t("phase.layer", { l })}` : ""}`;
   let html = "";
   if (ph.phase === "forward" && l === 1) {
-    html = `${math(`${vec("a", 1)}${mo("=")}${mi("x")}`)}: the input of ${who}.`;
+    html = t("cap.input", { eq: math(`${vec("a", 1)}${mo("=")}${mi("x")}`), who });
   } else if (ph.phase === "forward") {
     const g = activationOf(config, l, L);
     const z = `${vec("z", l)}${mo("=")}${vec("Θ", l - 1)}${bracket(vec("a", l - 1))}`;
-    html = `${math(z)}, &nbsp; ${math(`${vec("a", l)}${mo("=")}${mi("g")}${row(mo("("), vec("z", l), mo(")"))}`)}`;
-    html += ` with g = ${g}${l === L ? " (the output: h<sub>Θ</sub>(x))" : ""}.`;
+    const a = math(`${vec("a", l)}${mo("=")}${mi("g")}${row(mo("("), vec("z", l), mo(")"))}`);
+    html = t(l === L ? "cap.forward_out" : "cap.forward", { z: math(z), a, g });
   } else if (ph.phase === "cost") {
     const y = pick(model.y, r);
-    const loss = config.loss === "mse" ? "mean squared error" : "cross-entropy";
+    const loss = t(`loss.${config.loss}_long`);
     html = batch
-      ? `${loss}: ${math(`${mi("J")}${mo("=")}${text("(1/m) Σ ℓ")}${mo("=")}${num(model.cost.data)}`)} over ${who}.`
-      : `${loss}: ${math(`${mi("ℓ")}${mo("=")}${num(model.cost.data)}`)} against the target y = ${y.map((x) => fmt(x)).join(", ")}.`;
+      ? t("cap.cost_batch", { loss, eq: math(`${mi("J")}${mo("=")}${text("(1/m) Σ ℓ")}${mo("=")}${num(model.cost.data)}`), who })
+      : t("cap.cost_sample", { loss, eq: math(`${mi("ℓ")}${mo("=")}${num(model.cost.data)}`), y: y.map((x) => fmt(x)).join(", ") });
   } else if (ph.phase === "backward" && l === L) {
     const rule = outputRule(config.loss, config.output_activation);
     const rhs = rule.simple
       ? `${vec("a", L)}${mo("−")}${mi("y")}`
       : `${row(mo("("), vec("a", L), mo("−"), mi("y"), mo(")"))}${times}${mi("g′")}${row(mo("("), vec("z", L), mo(")"))}`;
-    html = `${math(`${vec("δ", L)}${mo("=")}${rhs}`)} — the error at the outputs (${rule.why}).`;
-    title = `${TITLES.backward} · output layer ${L}`;
+    html = t("cap.out_error", { eq: math(`${vec("δ", L)}${mo("=")}${rhs}`), why: rule.why });
+    title = `${t("phase.backward")} · ${t("phase.out_layer", { l: L })}`;
   } else if (ph.phase === "backward") {
     const g = activationOf(config, l, L);
     const rhs = `${row(mo("("), `<msup>${mi("Θ")}${row(mo("("), mn(l), mo(")"), mo("⊤"))}</msup>`, vec("δ", l + 1), mo(")"))}${times}${mi("g′")}${row(mo("("), vec("z", l), mo(")"))}`;
-    html = `${math(`${vec("δ", l)}${mo("=")}${rhs}`)}, g = ${g}: the error flows back along each link, which carries its share ${math(`${v("Θ", ["k", "j"], l)}${v("δ", "k", l + 1)}`)}.`;
+    html = t("cap.hidden_error", { eq: math(`${vec("δ", l)}${mo("=")}${rhs}`), g, share: math(`${v("Θ", ["k", "j"], l)}${v("δ", "k", l + 1)}`) });
   } else if (ph.phase === "gradient") {
     const a = bracket(vec("a", l));
     const body = batch ? `${text("(1/m)")}${mo("Σ")}${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>` : `${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>`;
-    const reg = config.regularization !== "none" && config.reg_rate > 0 ? ` + the ${config.regularization.toUpperCase()} term (not on the bias column)` : "";
-    html = `${math(`${vec("D", l)}${mo("=")}${body}`)}${reg}: one number per link, ∂J/∂Θ.`;
+    const reg = config.regularization !== "none" && config.reg_rate > 0 ? t("cap.reg_term", { kind: config.regularization.toUpperCase() }) : "";
+    html = t("cap.gradient", { eq: math(`${vec("D", l)}${mo("=")}${body}`), reg });
   } else if (ph.phase === "update") {
     const u = model.update[l];
     let big = 0;
@@ -63,8 +63,8 @@ export function caption(model, index, { row: r, config }) {
     const rule =
       opt === "sgd"
         ? math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("−")}${mi("α")}${vec("D", l)}`) + `, α = ${fmt(model.learningRate)}`
-        : `${opt}: ${math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("+")}${mi("ΔΘ")}`)} (ΔΘ is not −αD)`;
-    html = `${rule}; the largest change is ${fmt(big)}.`;
+        : t("cap.opt_rule", { opt, eq: math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("+")}${mi("ΔΘ")}`) });
+    html = t("cap.update", { rule, big: fmt(big) });
   }
   return { title, html };
 }

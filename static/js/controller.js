@@ -1,7 +1,9 @@
 // The controller: turns the live channel's messages into store updates and the learner's actions into
 // messages. Frames are drawn on the next animation frame and acknowledged only after they were drawn.
 
-import { create, remembered } from "./session.js";
+import { toMats } from "./forward.js";
+import { t } from "./i18n/index.js";
+import { create, remember, remembered, shareable } from "./session.js";
 import { traceModel } from "./trace.js";
 
 /**
@@ -16,6 +18,8 @@ export function createController({ store, socket, timeline, storage, url }) {
   let scheduled = false;
   let weightsFrom = "session";
   let wantProbe = false;
+  let measured = 0;
+  let matsOf = { session: null, mats: null };
 
   const sessionPatch = (s) => ({
     session: s,
@@ -43,6 +47,19 @@ export function createController({ store, socket, timeline, storage, url }) {
     return session ? session.weights : [];
   }
 
+  /** Θ now as flat matrices (forward.js): the latest frame's W arrays when they fit, else the session's. */
+  function weightMats() {
+    const { session, frame, sizes } = store.get();
+    if (weightsFrom === "frame" && frame && fits(frame, sizes)) {
+      const out = [];
+      for (let l = 1; l < sizes.length; l++) out.push(frame.arrays[`W${l}`]);
+      return out;
+    }
+    if (!session) return null;
+    if (matsOf.session !== session) matsOf = { session, mats: toMats(session.weights) };
+    return matsOf.mats;
+  }
+
   function drawPending() {
     scheduled = false;
     const frame = pending;
@@ -56,6 +73,7 @@ export function createController({ store, socket, timeline, storage, url }) {
     store.set(patch);
     performance.mark("bpp-frame-end");
     performance.measure("bpp-frame", "bpp-frame-start", "bpp-frame-end");
+    if (++measured % 5000 === 0) [performance.clearMarks(), performance.clearMeasures()]; // hours of play
     for (; owed > 0; owed--) socket.send({ type: "ack" });
   }
 
@@ -102,12 +120,19 @@ export function createController({ store, socket, timeline, storage, url }) {
       requestAnimationFrame(drawPending);
     }
   });
-  socket.addEventListener("error", (e) => store.set({ notice: e.detail.message }));
+  socket.addEventListener("error", (e) => {
+    const d = e.detail;
+    // A refused setting is shown beside its control (panel.js); anything else in the notice bar.
+    if (d.code === "invalid" && d.field) store.set({ controlError: { field: d.field, message: d.message } });
+    else store.set({ notice: d.message });
+  });
+  socket.addEventListener("gradcheck", (e) => store.set({ gradcheck: e.detail, gradcheckBusy: false }));
   socket.addEventListener("refused", (e) => store.set({ connection: "offline", notice: e.detail.reason }));
   socket.addEventListener("gone", async () => {
     // The session expired or was deleted: start a new one with the same config.
-    store.set({ connection: "reconnecting", notice: "The session had expired: a new one was started." });
-    await start(record ? record.config : url.config, true);
+    store.set({ connection: "reconnecting", notice: t("notice.expired") });
+    const last = store.get().session;
+    await start(last ? shareable(last.config).config : record ? record.config : url.config, true);
   });
   addEventListener("online", () => socket.auth && !socket.live && socket.open());
 
@@ -125,13 +150,31 @@ export function createController({ store, socket, timeline, storage, url }) {
     socket.connect({ id: record.id, token: record.token });
   }
 
+  /** Drive another session from now on (an imported run): remember it and reconnect. */
+  function adopt(state) {
+    timeline.clear();
+    record = { id: state.id, token: state.token, config: {}, query: record ? record.query : "" };
+    remember(storage, record);
+    weightsFrom = "session";
+    store.set({ ...sessionPatch(state), trace: null, mode: "live", selection: null, frame: null, gradcheck: null });
+    store.set({ auth: { id: record.id, token: record.token } });
+    socket.connect({ id: record.id, token: record.token });
+  }
+
+  /** The URL of this setup changed: the remembered session goes with the new URL (a reload resumes it). */
+  function relink(query, config) {
+    if (!record) return;
+    record = { ...record, query, config };
+    remember(storage, record);
+  }
+
   const send = (msg) => socket.send(msg);
   const actions = {
     /** Open the session (resume this tab's, or create one) and connect. */
     start: () => start(url.config),
     play() {
       timeline.stop();
-      store.set({ mode: "live" });
+      store.set({ mode: "live", tab: "output" });
       send({ type: "play" });
     },
     pause: () => send({ type: "pause" }),
@@ -141,6 +184,7 @@ export function createController({ store, socket, timeline, storage, url }) {
     },
     step() {
       const { unit, sample } = store.get();
+      store.set({ tab: "inspector" });
       send(unit === "sample" ? { type: "step", unit: "sample", sample } : { type: "step", unit: "batch" });
     },
     next() {
@@ -163,7 +207,7 @@ export function createController({ store, socket, timeline, storage, url }) {
       wantProbe = store.get().mode === "step";
       send({ type: "set_weight", layer, row, column, value });
     },
-    select: (selection) => store.set({ selection }),
+    select: (selection) => store.set(selection ? { selection, tab: "inspector" } : { selection }),
     setSample(i) {
       const n = store.get().session ? store.get().session.n_train : 1;
       const sample = Math.max(0, Math.min(n - 1, Math.round(i) || 0));
@@ -189,6 +233,19 @@ export function createController({ store, socket, timeline, storage, url }) {
     },
     setLarge: (large) => store.set({ large }),
     weightsNow,
+    weightMats,
+    adopt,
+    relink,
+    send,
   };
   return actions;
+}
+
+/** Whether a frame's weight matrices have the shapes of the network drawn (a reshape may be in flight). */
+export function fits(frame, sizes) {
+  for (let l = 1; l < sizes.length; l++) {
+    const w = frame.arrays[`W${l}`];
+    if (!w || w.shape[0] !== sizes[l] || w.shape[1] !== sizes[l - 1] + 1) return false;
+  }
+  return sizes.length > 1 && !frame.arrays[`W${sizes.length}`];
 }

@@ -3,6 +3,7 @@
 // Keyboard: Space play/pause, → next phase or step, ← previous phase, R reset (not while typing).
 
 import { fmt, fmtCount } from "./format.js";
+import { t } from "./i18n/index.js";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
 
@@ -57,9 +58,9 @@ export function mountControls({ store, actions, root }) {
 
   store.subscribe((s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
-    if (has("status")) {
+    if (has("status", "lang")) {
       const playing = s.status === "playing";
-      $("play").textContent = playing ? "❚❚ Pause" : "▶ Play";
+      $("play").textContent = playing ? t("bar.pause") : t("bar.play");
       $("play").setAttribute("aria-pressed", String(playing));
       $("play").disabled = s.status === "diverged";
       root.body.dataset.status = s.status;
@@ -70,41 +71,40 @@ export function mountControls({ store, actions, root }) {
       text("r-train", fmt(s.metrics?.train_loss));
       text("r-test", fmt(s.metrics?.test_loss));
     }
-    if (has("status", "divergence")) {
+    if (has("status", "divergence", "lang")) {
       const div = s.status === "diverged";
       $("banner").hidden = !div;
       if (div) {
         const d = s.divergence;
-        const why = d ? ` at step ${fmtCount(d.step)}: ${d.reason}` : ": its numbers are no longer finite";
-        text("banner-text", `The run diverged${why}`);
+        const why = d ? t("bar.diverged_at", { step: fmtCount(d.step), reason: d.reason }) : t("bar.diverged_nan");
+        text("banner-text", why);
       }
     }
     if (has("notice")) {
       $("notice").hidden = !s.notice;
       text("notice-text", s.notice || "");
     }
-    if (has("connection")) {
-      const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", offline: "offline" };
-      text("conn-text", labels[s.connection] || s.connection);
+    if (has("connection", "lang")) {
+      text("conn-text", t(`conn.${s.connection}`));
       $("conn").dataset.state = s.connection;
     }
     if (has("large")) root.documentElement.classList.toggle("large", s.large);
-    if (has("session") && s.session) {
+    if (has("session", "lang") && s.session) {
       $("sample").max = String(s.session.n_train - 1);
-      text("sample-max", `of ${fmtCount(s.session.n_train)}`);
+      text("sample-max", t("stage.of_n", { n: fmtCount(s.session.n_train) }));
     }
     if (has("sample") && Number($("sample").value) !== s.sample) $("sample").value = String(s.sample);
     if (has("unit")) {
       $("sample-wrap").hidden = s.unit === "batch";
       $("random-sample").hidden = s.unit === "batch";
     }
-    if (has("trace", "row")) {
+    if (has("trace", "row", "lang")) {
       const m = s.trace ? s.trace.m : 1;
       $("row-wrap").hidden = m <= 1;
       const sel = $("row");
-      if (sel.options.length !== m + 1) {
+      if (m > 1 && (sel.options.length !== m + 1 || has("lang"))) {
         const rows = s.trace.indices.map((idx, i) => `<option value="${i}">${i} · #${idx}</option>`);
-        sel.innerHTML = `<option value="-1">batch mean</option>${rows.join("")}`;
+        sel.innerHTML = `<option value="-1">${t("stage.batch_mean")}</option>${rows.join("")}`;
       }
       sel.value = String(s.row);
     }

@@ -31,7 +31,7 @@ export function fmt(x, digits = 4) {
   const ax = Math.abs(x);
   const sign = x < 0 ? "−" : "";
   if (ax >= 1e-3 && ax < 1e5) {
-    return sign + trimZeros(ax.toPrecision(digits));
+    return sign + (ax >= 10 ** digits ? String(Math.round(ax)) : trimZeros(ax.toPrecision(digits)));
   }
   const [mant, exp] = ax.toExponential(digits - 1).split("e");
   const e = String(Number(exp)).replace(/./g, (c) => SUPERSCRIPT[c]);

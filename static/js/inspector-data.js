@@ -2,6 +2,7 @@
 // the gradient's sum) or, while playing, a frame (the probe sample at the current weights and the latest
 // batch's D and ΔΘ). Both give the same accessors, so the inspector does not care which it has.
 
+import { t } from "./i18n/index.js";
 import { pick } from "./trace.js";
 import { unitValues } from "./live-scene.js";
 
@@ -33,8 +34,8 @@ export function fromTrace(model, row) {
   const mean = row < 0 && model.m > 1;
   const r = mean ? -1 : Math.max(0, Math.min(row, model.m - 1));
   const idx = model.indices[Math.max(0, r)];
-  let who = model.m > 1 ? `row ${r} of the mini-batch (sample #${idx})` : `sample #${idx}`;
-  if (mean) who = `the mean over the mini-batch of ${model.m}`;
+  let who = model.m > 1 ? t("insp.who_row", { r, n: idx }) : t("insp.who_sample", { n: idx });
+  if (mean) who = t("insp.who_mean", { m: model.m });
   return {
     source: "trace",
     mean,
@@ -69,7 +70,7 @@ export function fromFrame(frame, config) {
   const probe = frame.header.probe || {};
   return {
     source: "frame",
-    who: `sample #${probe.sample ?? 0} at the current weights`,
+    who: t("insp.who_probe", { n: probe.sample ?? 0 }),
     m: frame.header.batch ? frame.header.batch.m : null,
     z: (l) => unitValues(frame, l, "probe").z,
     a: (l) => unitValues(frame, l, "probe").a,

@@ -3,6 +3,7 @@
 // others: the actual ΔΘ is shown).
 
 import { fmt, isNum } from "./format.js";
+import { t } from "./i18n/index.js";
 import { mathD as math, mi, mn, mo, num, row, text, v } from "./mathml.js";
 
 const MAX_PRODUCTS = 6;
@@ -23,13 +24,13 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
   const regSym = reg === "l2" ? `${frac(mi("λ"), mi("m"))}${th}` : `${frac(mi("λ"), mi("m"))}${mi("sign")}${row(mo("("), th, mo(")"))}`;
   let head = `${frac(mi("∂J"), row(mi("∂"), th))}${mo("=")}${frac(mn(1), mi("m"))}${`<munder>${mo("Σ")}${mi("i")}</munder>`}${v("δ", k + 1, l + 1)}${aj}`;
   if (hasReg && j > 0) head += `${mo("+")}${regSym}`;
-  let out = `<h4>The gradient</h4>${eq(math(head))}`;
-  if (j === 0) out += `<p class="why">Column 0 is the bias: its input is a₀ = 1${hasReg ? ", and it is never regularized" : ""}.</p>`;
+  let out = `<h4>${t("insp.gradient")}</h4>${eq(math(head))}`;
+  if (j === 0) out += `<p class="why">${t(hasReg ? "insp.bias_col_reg" : "insp.bias_col")}</p>`;
   const rows = data.rows(l);
   if (!rows || !rows.delta || !isNum(D)) {
     const m = data.m ? ` (m = ${data.m})` : "";
     out += eq(`${math(`${mi("D")}${mo("=")}`)} <strong>${field("D-result", D)}</strong>`, "result");
-    return out + `<p class="hint">From the latest mini-batch${m}. Step mode writes the sum out term by term.</p>`;
+    return out + `<p class="hint">${t("insp.from_batch", { m })}</p>`;
   }
   const m = rows.delta.length;
   let sum = 0;
@@ -40,7 +41,7 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
   });
   const dataTerm = sum / m;
   const shown = products.slice(0, MAX_PRODUCTS);
-  if (m > MAX_PRODUCTS) shown.push(math(`${mo("+")}${text(`… ${m - MAX_PRODUCTS} more`)}`));
+  if (m > MAX_PRODUCTS) shown.push(math(`${mo("+")}${text(t("insp.more", { n: m - MAX_PRODUCTS }))}`));
   if (m === 1) {
     out += eq(math(`${mo("=")}`) + shown.join("") + math(`${mo("=")}${num(dataTerm)}`), "terms");
   } else {
@@ -61,9 +62,9 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
  * @param {{th: string, w: number, D: number | null, dT: number | null, data: object, config: object}} p
  */
 export function updateHtml({ th, w, D, dT, data, config }) {
-  let out = `<h4>The update</h4>`;
+  let out = `<h4>${t("insp.the_update")}</h4>`;
   if (!data.optimizer || !isNum(dT)) {
-    return out + `<p class="hint">No update in this pass: it traced the current weights without training.</p>`;
+    return out + `<p class="hint">${t("insp.no_update")}</p>`;
   }
   const before = data.source === "frame" ? w - dT : w;
   const after = before + dT;
@@ -71,10 +72,10 @@ export function updateHtml({ th, w, D, dT, data, config }) {
   if (data.optimizer === "sgd") {
     out += eq(math(`${mi("ΔΘ")}${mo("=")}${mo("−")}${mi("α")}${mi("D")}${mo("=")}${mo("−")}${num(alpha)}${mo("×")}${num(D, true)}${mo("=")}${num(dT)}`));
   } else if (data.optimizer === "momentum") {
-    out += `<p class="why">Momentum: the update is ΔΘ = v, with v ← μv − αD (μ = ${fmt(config.momentum)}, α = ${fmt(alpha)}) — not −αD.</p>`;
+    out += `<p class="why">${t("insp.momentum", { mu: fmt(config.momentum), alpha: fmt(alpha) })}</p>`;
     out += eq(math(`${mi("ΔΘ")}${mo("=")}${mi("v")}${mo("=")}${num(dT)}`));
   } else {
-    out += `<p class="why">Adam: the update is ΔΘ = −α·m̂/(√v̂ + ε), with running means of D and D² (α = ${fmt(alpha)}) — not −αD.</p>`;
+    out += `<p class="why">${t("insp.adam", { alpha: fmt(alpha) })}</p>`;
     out += eq(math(`${mi("ΔΘ")}${mo("=")}${num(dT)}`));
   }
   out += eq(math(`${th}${mo(":")}${num(before)}${mo("→")}${num(after)}`), "result");

@@ -2,6 +2,7 @@
 // term by term; click a link for ∂J/∂Θ = (1/m)Σ δ·a (+ regularization), the update, and an editable weight.
 
 import { fmt, isNum } from "./format.js";
+import { t } from "./i18n/index.js";
 import { math, mathD, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
 import { activationOf, derivative, outputRule } from "./trace.js";
 import { gradientHtml, updateHtml } from "./inspector-link.js";
@@ -31,12 +32,12 @@ export class Inspector {
       const f = ev.target;
       const value = Number(f.elements.weight.value);
       if (f.elements.weight.value.trim() === "" || !Number.isFinite(value)) {
-        f.querySelector(".hint").textContent = "Enter a finite number.";
+        f.querySelector(".hint").textContent = t("insp.finite");
         return;
       }
       f.dataset.sent = "1";
       onSetWeight(+f.dataset.layer, +f.dataset.row, +f.dataset.col, value);
-      f.querySelector(".hint").textContent = "Sent; the network updates when the server confirms.";
+      f.querySelector(".hint").textContent = t("insp.sent");
     });
   }
 
@@ -52,10 +53,9 @@ export class Inspector {
     if (editing && active.form.dataset.sent !== "1" && active.value !== active.defaultValue) return;
     let html;
     if (!sel) {
-      html = `<p class="hint">Click a unit (circle) or a link of the network — or Tab to a unit and press
-        Enter — to see its numbers and the formula that produced them.</p>`;
+      html = `<p class="hint">${t("insp.empty")}</p>`;
     } else if (!data) {
-      html = `<p class="hint">Waiting for the first numbers from the server…</p>`;
+      html = `<p class="hint">${t("insp.waiting")}</p>`;
     } else if (sel.kind === "unit") {
       html = this.unit(sel, data, ctx);
     } else {
@@ -68,9 +68,8 @@ export class Inspector {
   unit({ layer: l, unit: u }, data, { config, sizes }) {
     const L = sizes.length;
     if (u === 0) {
-      return `<h3>${math(v("a", 0, l))} <small>bias unit of layer ${l}</small></h3>
-        <p>${math(`${v("a", 0, l)}${mo("=")}${mn(1)}`)}, always: it has no input and no δ. Its weights
-        ${math(v("Θ", ["k", 0], l))} are the biases of layer ${l + 1}; select one of its links for its gradient.</p>
+      return `<h3>${math(v("a", 0, l))} <small>${t("insp.bias_of", { l })}</small></h3>
+        <p>${t("insp.bias_text", { a: math(`${v("a", 0, l)}${mo("=")}${mn(1)}`), th: math(v("Θ", ["k", 0], l)), next: l + 1 })}</p>
         ${linkButtons(l, 0, sizes)}`;
     }
     const j = u - 1;
@@ -79,22 +78,20 @@ export class Inspector {
     const z = l > 1 ? data.z(l) : null;
     const a = data.a(l);
     const d = l > 1 ? data.delta(l) : null;
-    let out = `<h3>${math(v("a", u, l))} <small>${kind} unit ${u} of layer ${l}${act ? ` · ${act}` : ""}</small></h3>
+    let out = `<h3>${math(v("a", u, l))} <small>${t(`insp.${kind}_unit`, { u, l })}${act ? ` · ${act}` : ""}</small></h3>
       <p class="who">${data.who}</p><dl class="values">`;
     if (l > 1) out += `<dt>${math(v("z", u, l))}</dt><dd>${z ? field("z", z[j]) : "—"}</dd>`;
     out += `<dt>${math(v("a", u, l))}</dt><dd>${a ? field("a", a[j]) : "—"}</dd>`;
     if (l > 1) out += `<dt>${math(v("δ", u, l))}</dt><dd>${d ? field("delta", d[j]) : "—"}</dd>`;
     const mean = l > 1 ? data.deltaMean(l) : null;
-    if (mean && data.source === "trace" && !data.mean) out += `<dt>batch mean of δ</dt><dd>${field("delta-mean", mean[j])}</dd>`;
+    if (mean && data.source === "trace" && !data.mean) out += `<dt>${t("insp.mean_delta")}</dt><dd>${field("delta-mean", mean[j])}</dd>`;
     out += "</dl>";
     if (l === 1) {
-      out += `<p>An input: ${math(`${v("a", u, 1)}${mo("=")}${mi("x")}`)}. There is no ${math(sym(mi("δ"), null, 1))}:
-        inputs are data, not something the network learns.</p>`;
+      out += `<p>${t("insp.input_text", { a: math(`${v("a", u, 1)}${mo("=")}${mi("x")}`), d: math(sym(mi("δ"), null, 1)) })}</p>`;
     } else if (data.mean) {
-      out += `<p class="why">The formula for δ holds sample by sample (a mean of products is not the product of
-        means): choose a row of the batch to see it with its numbers.</p>`;
+      out += `<p class="why">${t("insp.mean_note")}</p>`;
     } else if (!z || !a || !d) {
-      out += `<p class="hint">Step once to see how δ was computed.</p>`;
+      out += `<p class="hint">${t("insp.step_once")}</p>`;
     } else if (l === L) {
       out += this.outputDelta(u, j, z, a, d, data, config, L);
     } else {
@@ -106,10 +103,11 @@ export class Inspector {
   outputDelta(u, j, z, a, d, data, config, L) {
     const rule = outputRule(config.loss, config.output_activation);
     const y = data.y ? data.y[j] : null;
-    let out = `<h4>The error at the output</h4><p class="why">${rule.why}.</p>`;
+    let out = `<h4>${t("insp.out_error")}</h4><p class="why">${rule.why}.</p>`;
+    out += `<p class="why same-delta">${t(rule.simple ? "insp.same_delta" : "insp.not_same_delta", { ce: config.output_activation === "softmax" ? "softmax" : "sigmoid" })}</p>`;
     if (y === null) {
       out += eq(math(`${v("δ", u, L)}${mo("=")}${text(rule.simple ? "a − y" : "(a − y)·g′(z)")}`));
-      return out + `<p class="hint">The target y is in step traces: Step to see the terms.</p>`;
+      return out + `<p class="hint">${t("insp.target_in_trace")}</p>`;
     }
     if (rule.simple) {
       out += eq(math(`${v("δ", u, L)}${mo("=")}${v("a", u, L)}${mo("−")}${mi("y")}${mo("=")}${num(a[j])}${mo("−")}${num(y, true)}`));
@@ -132,18 +130,18 @@ export class Inspector {
       terms.push({ k, w, dk: next[k] });
     }
     const g = derivative(act, z[j], a[j]);
-    let out = `<h4>How δ was computed</h4>`;
+    let out = `<h4>${t("insp.how_delta")}</h4>`;
     out += eqD(`${v("δ", u, l)}${mo("=")}${paren(`<munder>${mo("Σ")}${mi("k")}</munder>`, v("Θ", ["k", u], l), v("δ", "k", l + 1))}${mo("·")}${mi("g′")}${paren(v("z", u, l))}`);
     const shown = terms.slice(0, MAX_TERMS);
-    const products = shown.map((t, i) => {
-      const btn = JSON.stringify({ kind: "link", layer: l, row: t.k, col: u });
+    const products = shown.map((tm, i) => {
+      const btn = JSON.stringify({ kind: "link", layer: l, row: tm.k, col: u });
       const sign = i ? mo("+") : "";
-      return `<button type="button" class="term" data-select='${btn}' title="Θ${t.k + 1},${u} · δ${t.k + 1}: select this link">${math(`${sign}${num(t.w, true)}${mo("·")}${num(t.dk, true)}`)}</button>`;
+      return `<button type="button" class="term" data-select='${btn}' title="Θ${tm.k + 1},${u} · δ${tm.k + 1}: ${t("insp.select_link")}">${math(`${sign}${num(tm.w, true)}${mo("·")}${num(tm.dk, true)}`)}</button>`;
     });
-    if (terms.length > shown.length) products.push(math(`${mo("+")}${text(`… ${terms.length - shown.length} more`)}`));
+    if (terms.length > shown.length) products.push(math(`${mo("+")}${text(t("insp.more", { n: terms.length - shown.length }))}`));
     if (terms.length === 1) products.push(math(`${mo("=")}${num(sum)}`));
     out += `<div class="eq terms"><span class="lead">${math(`${mo("Σ")}${mo("=")}`)}</span>${products.join("")}</div>`;
-    const values = shown.map((t, i) => math(`${i ? mo("+") : mo("=")}${num(t.w * t.dk, i > 0)}`));
+    const values = shown.map((tm, i) => math(`${i ? mo("+") : mo("=")}${num(tm.w * tm.dk, i > 0)}`));
     if (terms.length > shown.length) values.push(math(`${mo("+")}${text("…")}`));
     if (terms.length > 1) out += eq(values.join("") + math(`${mo("=")}${num(sum)}`), "terms");
     out += gPrime(act, u, l, j, z, a);
@@ -152,23 +150,23 @@ export class Inspector {
   }
 
   link({ layer: l, row: k, col: j }, data, { config, weightNow }) {
-    const from = j === 0 ? "the bias unit +1" : math(v("a", j, l));
+    const from = j === 0 ? t("insp.the_bias") : math(v("a", j, l));
     const th = v("Θ", [k + 1, j], l);
     const w = data.W(l, k, j);
     const now = weightNow(l, k, j);
     const D = data.D(l, k, j);
     const dT = data.dTheta(l, k, j);
-    let out = `<h3>${math(th)} <small>weight of layer ${l}</small></h3>
-      <p class="who">From ${from} to ${math(v("a", k + 1, l + 1))}; row ${k + 1}, column ${j} of ${math(sym(mi("Θ"), null, l))}.</p>
-      <dl class="values"><dt>${data.source === "trace" ? "Θ used by the pass" : "Θ now"}</dt><dd>${field("theta", w)}</dd>
+    let out = `<h3>${math(th)} <small>${t("insp.weight_of", { l })}</small></h3>
+      <p class="who">${t("insp.from_to", { from, to: math(v("a", k + 1, l + 1)), row: k + 1, col: j, th: math(sym(mi("Θ"), null, l)) })}</p>
+      <dl class="values"><dt>${data.source === "trace" ? t("insp.theta_used") : t("insp.theta_now")}</dt><dd>${field("theta", w)}</dd>
       <dt>${math(`${mi("D")}${mo("=")}${mi("∂J")}${mo("/")}${mi("∂Θ")}`)}</dt><dd>${isNum(D) ? field("D", D) : "—"}</dd>
-      <dt>update ΔΘ</dt><dd>${isNum(dT) ? field("dtheta", dT) : "—"}</dd></dl>`;
+      <dt>${t("insp.update")}</dt><dd>${isNum(dT) ? field("dtheta", dT) : "—"}</dd></dl>`;
     out += gradientHtml({ l, k, j, th, D, w, data, config });
     out += updateHtml({ th, w, D, dT, data, config });
     out += `<form class="weight-edit" data-layer="${l}" data-row="${k}" data-col="${j}">
-      <label>Set ${math(th)} to <input name="weight" type="number" step="any" required
-        value="${isNum(now) ? Number(now.toPrecision(7)) : ""}" aria-label="new value of Θ(${l}) row ${k + 1} column ${j}"></label>
-      <button type="submit">Set weight</button><p class="hint" aria-live="polite"></p></form>`;
+      <label>${t("insp.set_to", { th: math(th) })} <input name="weight" type="number" step="any" required
+        value="${isNum(now) ? Number(now.toPrecision(7)) : ""}" aria-label="${t("insp.new_value", { l, row: k + 1, col: j })}"></label>
+      <button type="submit">${t("insp.set_weight")}</button><p class="hint" aria-live="polite"></p></form>`;
     return out;
   }
 }
@@ -194,12 +192,12 @@ function linkButtons(l, u, sizes) {
   if (l > 1 && u > 0) {
     const ins = [];
     for (let j = 0; j <= Math.min(sizes[l - 2], 15); j++) ins.push(btn({ kind: "link", layer: l - 1, row: u - 1, col: j }, math(v("Θ", [u, j], l - 1))));
-    out += `<p class="links-list">Weights into it: ${ins.join("")}</p>`;
+    out += `<p class="links-list">${t("insp.weights_in")} ${ins.join("")}</p>`;
   }
   if (l < L) {
     const outs = [];
     for (let k = 0; k < Math.min(sizes[l], 16); k++) outs.push(btn({ kind: "link", layer: l, row: k, col: u }, math(v("Θ", [k + 1, u], l))));
-    out += `<p class="links-list">Weights out of it: ${outs.join("")}</p>`;
+    out += `<p class="links-list">${t("insp.weights_out")} ${outs.join("")}</p>`;
   }
   return out;
 }

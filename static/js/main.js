@@ -1,16 +1,27 @@
 // The composition root: one store, the live socket, the views and the controller, wired together.
 
+import "./i18n/page.js";
+import { mountClassroom } from "./classroom.js";
+import { addConfigActions } from "./config-actions.js";
 import { createController } from "./controller.js";
 import { mountControls } from "./controls.js";
-import { Inspector } from "./inspector.js";
+import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
+import { LazyInspector } from "./inspector-lazy.js";
+import { mountLessons } from "./lessons.js";
 import { NetworkView } from "./network-view.js";
+import { mountOutput } from "./output.js";
+import { mountPanel } from "./panel.js";
 import { configFromUrl } from "./session.js";
 import { LiveSocket } from "./socket.js";
 import { mountStage } from "./stage.js";
 import { createStore } from "./store.js";
+import { mountTabs } from "./tabs.js";
 import { Timeline } from "./timeline.js";
+import { UnitMaps } from "./unit-maps.js";
 
 const $ = (id) => document.getElementById(id);
+await ready();
+applyI18n(document);
 const url = configFromUrl(location.search);
 
 const store = createStore({
@@ -37,7 +48,23 @@ const store = createStore({
   autoplay: true,
   large: false,
   notice: url.error,
+  lang: getLang(),
+  tab: "output",
+  pace: url.pace,
+  scenario: url.scenario,
+  datasets: [],
+  data: null,
+  history: null,
+  showTest: false,
+  discretize: false,
+  maps: true,
+  logLoss: false,
+  gradcheck: null,
+  gradcheckBusy: false,
+  controlError: null,
 });
+bindLangSelect($("lang"));
+onLangChange((lang) => store.set({ lang }));
 
 const socket = new LiveSocket();
 let stage = null;
@@ -45,9 +72,13 @@ const timeline = new Timeline({
   render: (index, p) => stage && stage.renderStep(index, p),
   phase: (index) => store.set({ phase: index }),
 });
-const actions = createController({ store, socket, timeline, storage: sessionStorage, url });
+const actions = addConfigActions({
+  store,
+  socket,
+  actions: createController({ store, socket, timeline, storage: sessionStorage, url }),
+});
 const view = new NetworkView($("net"), { onSelect: actions.select });
-const inspector = new Inspector($("inspector-body"), { onSelect: actions.select, onSetWeight: actions.setWeight });
+const inspector = new LazyInspector($("inspector-body"), { onSelect: actions.select, onSetWeight: actions.setWeight });
 stage = mountStage({
   store,
   view,
@@ -56,9 +87,21 @@ stage = mountStage({
   actions,
   els: { svg: $("net"), box: $("net-box"), caption: $("caption"), legend: $("legend"), phases: $("phases") },
 });
+const maps = new UnitMaps({ box: $("net-box"), view });
 mountControls({ store, actions, root: document });
+mountPanel({ store, actions, root: document });
+mountOutput({ store, actions, maps, root: document });
+let gradcheckView = null; // the table module is loaded on the first check
+$("gradcheck-run").addEventListener("click", async () => {
+  gradcheckView ||= import("./gradcheck-view.js").then((m) => m.mountGradcheck({ store, root: document }));
+  await gradcheckView;
+  actions.gradcheck();
+});
+mountLessons({ store, actions, view, box: $("lesson"), note: $("scenario-note") });
+mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
 
 // A debug hook for tests and the curious: the store, the socket and the actions.
 window.__bpp = { store, socket, actions, timeline };
 
-actions.start().catch((err) => store.set({ connection: "offline", notice: `Could not start a session: ${err.message}` }));
+actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
+mountClassroom({ store, root: document.getElementById("classroom") });

@@ -2,6 +2,7 @@
 // its bias unit ("+1", a rounded square), and for every link a visible <line>, a <line> for the moving
 // pulse and a wide invisible <line> to click. Every element is wrapped in a Cached writer.
 
+import { t } from "./i18n/index.js";
 import { linkKey, nodeKey } from "./layout.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -82,7 +83,7 @@ export function buildNetwork(svg, sizes, labels) {
           const line = new Cached(el("line", { ...attrs, class: "link" }, lg));
           const flow = new Cached(el("line", { class: "flow", pathLength: 1, "stroke-dasharray": "0.1 2" }, fg));
           const hit = new Cached(el("line", { class: "hit", "data-hit": key }, hg));
-          el("title", {}, hit.e).textContent = `Θ(${l}) row ${k + 1}, column ${j}`;
+          el("title", {}, hit.e).textContent = t("net.link_title", { l, row: k + 1, col: j });
           links.set(key, { line, flow, hit, pos: null, base: "link" });
         }
       }
@@ -112,7 +113,7 @@ function buildNode(parent, l, u) {
   const attrs = { class: bias ? "node bias" : "node unit", "data-layer": l, "data-unit": u, tabindex: 0 };
   if (bias) attrs["data-bias"] = "";
   attrs.role = "button";
-  attrs["aria-label"] = bias ? `bias unit of layer ${l}, always +1` : `unit a ${u} of layer ${l}`;
+  attrs["aria-label"] = bias ? t("net.bias_aria", { l }) : t("net.unit_aria", { u, l });
   const g = el("g", attrs, parent);
   const shape = el(bias ? "rect" : "circle", { class: "shape" }, g);
   const val = el("text", { class: "val", "text-anchor": "middle", "dominant-baseline": "central" }, g);

@@ -5,6 +5,10 @@
 import { layoutNetwork, linkKey, nodeKey } from "./layout.js";
 import { buildNetwork, el } from "./network-dom.js";
 
+/** A stroke width to the nearest quarter pixel, an opacity to the nearest 0.05 (as attribute strings). */
+const quarter = (w) => String(Math.round(w * 4) / 4);
+const twentieth = (x) => String(Math.round(x * 20) / 20);
+
 /** The SVG renderer of one network (see the module comment). */
 export class NetworkView {
   /**
@@ -169,10 +173,10 @@ export class NetworkView {
         rec.line.set("stroke-dasharray", `${f.toFixed(3)} 2`);
         rec.line.set("stroke-dashoffset", reveal > 0 ? (f - 1).toFixed(3) : 0);
       }
-      rec.line.set("stroke-width", w.toFixed(2));
+      rec.line.set("stroke-width", quarter(w)); // coarse steps: fewer writes while weights drift
       rec.base = `link ${cls}`;
       rec.line.set("class", rec.line.e === this.selectedLine ? `${rec.base} selected` : rec.base);
-      rec.line.set("stroke-opacity", op.toFixed(2));
+      rec.line.set("stroke-opacity", twentieth(op));
     }
   }
 
@@ -213,7 +217,7 @@ export class NetworkView {
     const rec = this.nodes.get(nodeKey(layer, unit));
     if (!rec || rec.bias || !this.layout) return;
     rec.shape.set("class", `shape ${look.cls || "zero"}`);
-    rec.shape.set("fill-opacity", (look.op ?? 0).toFixed(2));
+    rec.shape.set("fill-opacity", twentieth(look.op ?? 0));
     const text = look.text || "";
     rec.val.text(text);
     rec.val.set("class", look.dark ? "val on-dark" : "val");

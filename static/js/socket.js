@@ -62,8 +62,9 @@ export class LiveSocket extends EventTarget {
   }
 
   /**
-   * Connect to a session (closing any previous connection first).
-   * @param {{id: string, token: string}} auth
+   * Connect to a session (closing any previous connection first). A room's read-only channel needs no
+   * token: give the room's code as `id`, `token: null`, and a `urlFor` that builds the room's URL.
+   * @param {{id: string, token: string | null}} auth
    */
   connect(auth) {
     this.auth = auth;
@@ -117,7 +118,7 @@ export class LiveSocket extends EventTarget {
     const ws = new WebSocket(this.urlFor(auth));
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: auth.token }));
+    ws.onopen = () => auth.token && ws.send(JSON.stringify({ type: "auth", token: auth.token }));
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onclose = (ev) => this.closed(ev.code, ev.reason);
   }

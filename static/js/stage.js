@@ -5,17 +5,18 @@ import { caption } from "./captions.js";
 import { paintLive } from "./live-scene.js";
 import { fromFrame, fromTrace } from "./inspector-data.js";
 import { fmt } from "./format.js";
+import { getLang, t } from "./i18n/index.js";
 import { paintStep } from "./step-scene.js";
 import { activationOf, phaseName } from "./trace.js";
 
-const SUB = { 1: "₁", 2: "₂" };
+const SUB = "₀₁₂₃₄₅₆₇₈₉";
 const SHORT = { forward: "a", cost: "ℓ", backward: "δ", gradient: "D", update: "Θ" };
 const INSPECT_EVERY_MS = 300;
 
 /** "x1^2" → "x₁²", "x1*x2" → "x₁x₂", "sin(x1)" → "sin x₁". */
 export function featureLabel(name) {
   return name
-    .replace(/x(\d)/g, (_, d) => `x${SUB[d] || d}`)
+    .replace(/x(\d+)/g, (_, d) => `x${d.replace(/\d/g, (c) => SUB[c])}`)
     .replace("^2", "²")
     .replace("*", "")
     .replace(/sin\((.+)\)/, "sin $1");
@@ -35,7 +36,7 @@ const swatch = (cls, label) => `<span class="key"><i class="sw ${cls}"></i>${lab
 /**
  * Mount the stage; returns renderStep(index, p), which the timeline calls on every animation frame.
  * @param {{store: object, view: import("./network-view.js").NetworkView,
- *          inspector: import("./inspector.js").Inspector, timeline: import("./timeline.js").Timeline,
+ *          inspector: import("./inspector-lazy.js").LazyInspector, timeline: import("./timeline.js").Timeline,
  *          els: {svg: SVGSVGElement, box: HTMLElement, caption: HTMLElement, legend: HTMLElement,
  *                phases: HTMLElement}, actions: object}} deps
  */
@@ -48,11 +49,12 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
     const L = s.sizes.length;
     const titles = s.sizes.map((_, i) => {
       const l = i + 1;
-      if (l === 1) return "input";
-      const what = l === L ? "output" : `hidden ${l - 1}`;
+      if (l === 1) return t("net.input");
+      const what = l === L ? t("net.output") : t("net.hidden", { n: l - 1 });
       return `${what}\n${activationOf(cfg, l, L)}`;
     });
-    const inputs = (cfg.features || []).map(featureLabel);
+    const raw = Array.from({ length: s.sizes[0] }, (_, i) => `x${i + 1}`); // >2 inputs: the raw columns
+    const inputs = (cfg.features && cfg.features.length ? cfg.features : raw).map(featureLabel);
     view.setShape(s.sizes, { inputs, titles });
   }
 
@@ -64,48 +66,49 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
   }
 
   function legendStep(ph, info) {
-    let html = swatch("pos", "Θ &gt; 0") + swatch("neg", "Θ &lt; 0") + swatch("bias", "+1 bias unit");
+    let html = swatch("pos", "Θ &gt; 0") + swatch("neg", "Θ &lt; 0") + swatch("bias", t("leg.bias_unit"));
     if (ph.phase === "backward" && info.shareScale !== null) {
-      html = swatch("err", `error share Θ·δ (widest ${fmt(info.shareScale)})`) + html;
+      html = swatch("err", t("leg.share", { max: fmt(info.shareScale) })) + html;
     } else if (ph.phase === "gradient" || ph.phase === "backward") {
-      html = swatch("err", "error δ, gradient D") + html;
+      html = swatch("err", t("leg.err_grad")) + html;
     }
-    els.legend.innerHTML = `${html}<span class="key note-key">link width ∝ |value|; unit fill ∝ a</span>`;
+    els.legend.innerHTML = `${html}<span class="key note-key">${t("leg.step_note")}</span>`;
   }
 
   function renderLive(s) {
     if (!s.frame || !frameFits(s.frame, s.sizes)) return;
     const info = paintLive(view, s.frame, { view: s.view, source: s.source, sizes: s.sizes });
+    const max = fmt(info.scale);
     const what = {
-      weights: swatch("pos", "Θ &gt; 0") + swatch("neg", "Θ &lt; 0") + ` width ∝ |Θ| (widest ${fmt(info.scale)})`,
-      activations: swatch("pos", "a &gt; 0") + swatch("neg", "a &lt; 0") + " unit fill ∝ |a|",
-      error: swatch("err", "error δ on units, Θ·δ on links") + ` (widest ${fmt(info.scale)}), flowing backward`,
-      gradients: swatch("err", "gradient D") + ` width ∝ |D| (widest ${fmt(info.scale)})`,
-      updates: swatch("pos", "ΔΘ &gt; 0") + swatch("neg", "ΔΘ &lt; 0") + ` width ∝ |ΔΘ| (widest ${fmt(info.scale)})`,
+      weights: swatch("pos", "Θ &gt; 0") + swatch("neg", "Θ &lt; 0") + t("leg.w_width", { max }),
+      activations: swatch("pos", "a &gt; 0") + swatch("neg", "a &lt; 0") + t("leg.a_fill"),
+      error: swatch("err", t("leg.err_units")) + t("leg.err_width", { max }),
+      gradients: swatch("err", t("leg.grad")) + t("leg.d_width", { max }),
+      updates: swatch("pos", "ΔΘ &gt; 0") + swatch("neg", "ΔΘ &lt; 0") + t("leg.u_width", { max }),
     }[info.view];
-    const src = s.source === "batch" && s.frame.arrays.A1 ? "the latest batch's mean" : `sample #${s.frame.header.probe?.sample ?? 0}`;
-    const miss = info.missing ? " — no step yet: showing the weights" : "";
-    els.legend.innerHTML = `${what}${swatch("bias", "+1 bias")}<span class="key note-key">units: ${src}${miss}</span>`;
+    const src = s.source === "batch" && s.frame.arrays.A1 ? t("leg.src_batch") : t("leg.src_sample", { n: s.frame.header.probe?.sample ?? 0 });
+    const miss = info.missing ? t("leg.no_step") : "";
+    const maps = s.maps && s.data && s.data.inputs <= 2 ? t("leg.maps") : "";
+    els.legend.innerHTML = `${what}${swatch("bias", t("leg.bias"))}<span class="key note-key">${t("leg.units_from", { src })}${miss}${maps}</span>`;
     els.svg.dataset.phase = "live";
   }
 
   function renderPhases(s) {
     if (s.mode !== "step" || !s.trace) {
       els.phases.innerHTML = "";
-      els.caption.innerHTML =
-        s.status === "playing"
-          ? `<strong>Training</strong> — the graph shows the latest frame. Pause, then Step (→) to follow one update phase by phase.`
-          : `<strong>Step mode</strong> — choose a sample and press Step (or →): the forward pass, the cost, the error flowing backward, the gradients and the update, phase by phase.`;
+      els.caption.innerHTML = s.status === "playing" ? t("cap.playing") : t("cap.idle");
       return;
     }
     const phases = s.trace.phases;
-    if (els.phases.dataset.trace !== String(s.trace.step) + s.trace.kind + phases.length) {
-      els.phases.dataset.trace = String(s.trace.step) + s.trace.kind + phases.length;
+    const traceKey = String(s.trace.step) + s.trace.kind + phases.length + getLang();
+    if (els.phases.dataset.trace !== traceKey) {
+      els.phases.dataset.trace = traceKey;
       els.phases.innerHTML = phases
         .map((ph, i) => {
           const lbl = ph.layer ? `${SHORT[ph.phase]}<sup>(${ph.layer})</sup>` : SHORT[ph.phase];
           const first = i === 0 || phases[i - 1].phase !== ph.phase ? " first" : "";
-          return `<li class="${ph.phase}${first}"><button type="button" data-goto="${i}" data-phase="${phaseName(ph)}" aria-label="${phaseName(ph).replace(":", " layer ")}">${lbl}</button></li>`;
+          const name = t(`phase.${ph.phase}`) + (ph.layer ? ` · ${t("phase.layer", { l: ph.layer })}` : "");
+          return `<li class="${ph.phase}${first}"><button type="button" data-goto="${i}" data-phase="${phaseName(ph)}" aria-label="${name}">${lbl}</button></li>`;
         })
         .join("");
     }
@@ -155,16 +158,16 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
 
   store.subscribe((s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
-    if (has("sizes", "session") && s.session) setShape(s);
+    if (has("sizes", "session", "lang") && s.session) setShape(s);
     if (has("large")) {
       view.setZoom(s.large ? 1.3 : 1);
       repaint(s);
     }
-    if (s.mode === "live" && has("frame", "view", "source", "mode", "sizes")) renderLive(s);
-    if (s.mode === "step" && has("row", "mode", "sizes")) renderStep(timeline.index, timeline.p);
-    if (has("trace", "phase", "row", "mode", "status")) renderPhases(s);
-    if (has("selection")) view.select(s.selection);
-    if (has("selection", "trace", "row", "mode", "session")) renderInspector(s);
+    if (s.mode === "live" && has("frame", "view", "source", "mode", "sizes", "lang", "maps")) renderLive(s);
+    if (s.mode === "step" && has("row", "mode", "sizes", "lang")) renderStep(timeline.index, timeline.p);
+    if (has("trace", "phase", "row", "mode", "status", "lang")) renderPhases(s);
+    if (has("selection", "sizes")) view.select(s.selection);
+    if (has("selection", "trace", "row", "mode", "session", "lang")) renderInspector(s);
     else if (has("frame") && s.selection && s.mode === "live") {
       clearTimeout(inspectTimer);
       const wait = INSPECT_EVERY_MS - (performance.now() - lastInspect);

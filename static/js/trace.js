@@ -1,6 +1,8 @@
 // A step trace (docs/protocol.md, "trace") turned into per-layer lookups, and the small bits of maths the
 // page needs to explain it: g'(z) per activation, the output-error rule, a per-sample loss. Pure.
 
+import { t } from "./i18n/index.js";
+
 /**
  * @typedef {object} TraceModel
  * @property {string} kind "step" | "probe"
@@ -100,9 +102,9 @@ export function derivative(act, z, a) {
     case "tanh":
       return { expr: "1 − a²", value: 1 - a * a };
     case "relu":
-      return { expr: "1 if z > 0, else 0", value: z > 0 ? 1 : 0 };
+      return { expr: t("deriv.relu"), value: z > 0 ? 1 : 0 };
     case "leaky_relu":
-      return { expr: "1 if z > 0, else 0.01", value: z > 0 ? 1 : 0.01 };
+      return { expr: t("deriv.leaky"), value: z > 0 ? 1 : 0.01 };
     default:
       return { expr: "1", value: 1 };
   }
@@ -115,14 +117,9 @@ export function derivative(act, z, a) {
  * @returns {{simple: boolean, why: string}} simple: δ = a − y; otherwise δ = (a − y)·g'(z)
  */
 export function outputRule(loss, outAct) {
-  if (loss === "cross_entropy") {
-    return {
-      simple: true,
-      why: `cross-entropy with a ${outAct} output: its g′ cancels the loss's 1/(a(1 − a)), so δ = a − y`,
-    };
-  }
-  if (outAct === "linear") return { simple: true, why: "mean squared error with a linear output: g′ = 1" };
-  return { simple: false, why: `mean squared error with a ${outAct} output: δ = (a − y)·g′(z), g′ ≠ 1` };
+  if (loss === "cross_entropy") return { simple: true, why: t("rule.ce", { out: outAct }) };
+  if (outAct === "linear") return { simple: true, why: t("rule.mse_linear") };
+  return { simple: false, why: t("rule.mse_other", { out: outAct }) };
 }
 
 /**
