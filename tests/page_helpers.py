@@ -69,10 +69,11 @@ class Watch:
 _SHARED: list[Any] = []  # the session's Chromium, however many test modules import this fixture
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole test session. Every test module that imports this fixture registers it
-    anew, so the first instance is shared: a second sync_playwright() in the same thread would fail."""
+    """One Chromium per test module, closed when the module ends: sync Playwright keeps an event loop running
+    in this thread while it is open, and the asyncio tests of other modules need that thread's loop free.
+    (Every module that imports this fixture registers it anew; the list guards against two at once.)"""
     if _SHARED:
         yield _SHARED[0]
         return
