@@ -302,6 +302,8 @@ class SessionState(BaseModel):
     epoch: int
     status: Status
     divergence: dict[str, Any] | None
+    steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
+    probe: int = Field(description="The training sample whose values live frames carry.")
     metrics: MetricsOut
     weights: list[Rows]
 

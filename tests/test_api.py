@@ -31,6 +31,8 @@ STATE_KEYS = {
     "epoch",
     "status",
     "divergence",
+    "steps_per_frame",
+    "probe",
     "metrics",
     "weights",
 }

@@ -66,6 +66,8 @@ def state(session: Session) -> dict[str, Any]:
         "epoch": tr.epoch,
         "status": session.status,
         "divergence": None if div is None else {"step": div.step, "reason": div.reason},
+        "steps_per_frame": session.steps_per_frame,
+        "probe": session.probe,
         "metrics": metrics,
         "weights": wire.weights(tr.network.theta),
     }

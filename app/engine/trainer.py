@@ -29,7 +29,7 @@ DEFAULT_OUTPUT = {
     "classification": ("sigmoid", "cross_entropy"),
     "multiclass": ("softmax", "cross_entropy"),
 }
-MAX_HISTORY = 2000
+MAX_HISTORY = 500  # entries per run; beyond, the history is thinned to every other entry (memory stays bounded)
 # Hyperparameters that change without touching the weights; any other field rebuilds the network.
 LIVE_FIELDS = frozenset(
     {
@@ -149,7 +149,7 @@ class Divergence:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Metrics:
     """J's data term over each set, the regularization term, and accuracy where it applies."""
 
@@ -165,7 +165,9 @@ class Metrics:
     def as_dict(self) -> dict[str, Any]:
         """Plain data (a flat copy: ``dataclasses.asdict`` deep-copies field by field, 15x slower, and every
         checkpoint of a playing session converts its whole history)."""
-        return {**self.__dict__, "grad_norms": list(self.grad_norms)}
+        out = {name: getattr(self, name) for name in self.__slots__}
+        out["grad_norms"] = list(self.grad_norms)
+        return out
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> Array:
