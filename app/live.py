@@ -31,7 +31,7 @@ from app.engine import Metrics, StepRecord, Trace
 from app.sessions import Session, SessionStore
 from app.settings import Settings
 
-UNWATCHED_PAUSE_S = 30.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
+UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
 

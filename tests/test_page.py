@@ -187,7 +187,7 @@ def test_reconnect_resumes_the_same_session(page: Any, live_server: Any) -> None
     assert page.evaluate("JSON.parse(sessionStorage.getItem('bpp.session')).id") == auth["id"]
     frames = page.evaluate("performance.getEntriesByName('bpp-frame').length")
     page.click("#play")
-    page.wait_for_function(f"performance.getEntriesByName('bpp-frame').length > {frames + 3}", timeout=10_000)
+    page.wait_for_function(f"performance.getEntriesByName('bpp-frame').length > {frames + 3}", timeout=30_000)
     page.click("#play")
     assert api(live_server.url, auth, "GET", "")["step"] > 0
 
