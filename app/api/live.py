@@ -90,6 +90,15 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
     return origin in own or origin in settings.allowed_origins
 
 
+async def accept(ws: WebSocket, settings: Settings) -> bool:
+    """Accept the socket, then close it with 1008 unless its origin is allowed (True when it may go on)."""
+    await ws.accept()
+    if origin_allowed(ws, settings):
+        return True
+    await ws.close(CLOSE_POLICY, "origin not allowed")
+    return False
+
+
 class Connection:
     """One client's socket: its credit, its rate budget and a lock so that only one send runs at once."""
 
@@ -356,9 +365,7 @@ async def session_socket(ws: WebSocket, session_id: str) -> None:
     """The live channel of one session: auth, then play/pause/step/trace/set/reset/set_weight/gradcheck/ack."""
     settings: Settings = ws.app.state.settings
     hub: LiveHub = ws.app.state.hub
-    await ws.accept()
-    if not origin_allowed(ws, settings):
-        await ws.close(CLOSE_POLICY, "origin not allowed")
+    if not await accept(ws, settings):
         return
     session = await authenticate(ws, session_id, hub.store)
     if session is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
-from app.api.live import CLOSE_POLICY, origin_allowed, serve
+from app.api.live import accept, serve
 from app.api.sessions import bearer, state
 from app.live import LiveHub
 from app.rooms import Room, RoomStore
@@ -100,9 +100,7 @@ async def room_socket(ws: WebSocket, code: str) -> None:
     settings: Settings = ws.app.state.settings
     hub: LiveHub = ws.app.state.hub
     rooms: RoomStore = ws.app.state.rooms
-    await ws.accept()
-    if not origin_allowed(ws, settings):
-        await ws.close(CLOSE_POLICY, "origin not allowed")
+    if not await accept(ws, settings):
         return
     try:
         room: Room = rooms.get(code)

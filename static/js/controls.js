@@ -108,13 +108,7 @@ export function mountControls({ store, actions, root }) {
       }
       sel.value = String(s.row);
     }
-    if (has("trace", "phase", "mode")) {
-      const stepping = s.mode === "step" && Boolean(s.trace);
-      $("prev").disabled = !stepping || s.phase <= 0;
-      $("next").disabled = !stepping || s.phase >= s.trace.phases.length - 1;
-      $("replay").disabled = !stepping;
-      $("show-live").hidden = !stepping;
-    }
+    if (has("trace", "phase", "mode")) paintPhaseButtons(s, $);
     if (has("view")) root.querySelectorAll("input[name=view]").forEach((r) => (r.checked = r.value === s.view));
   });
 }
@@ -135,4 +129,17 @@ function nativeKeys(t) {
   }
   if (t.closest("button, [role=button]")) return [" ", "Enter"];
   return [];
+}
+
+/**
+ * Enable the previous / next / replay / live buttons of step mode for the store's state (main and room page).
+ * @param {{mode: string, trace: {phases: unknown[]} | null, phase: number}} s
+ * @param {(id: string) => HTMLElement} $
+ */
+export function paintPhaseButtons(s, $) {
+  const stepping = s.mode === "step" && Boolean(s.trace);
+  $("prev").disabled = !stepping || s.phase <= 0;
+  $("next").disabled = !stepping || s.phase >= s.trace.phases.length - 1;
+  $("replay").disabled = !stepping;
+  $("show-live").hidden = !stepping;
 }

@@ -6,6 +6,7 @@
 import "./i18n/page.js";
 import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
 import { createController } from "./controller.js";
+import { paintPhaseButtons } from "./controls.js";
 import { fmt, fmtCount } from "./format.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/classroom.js";
 import { Inspector } from "./inspector.js";
@@ -172,13 +173,7 @@ function mountRoomControls(store, actions, socket) {
       $("sample").max = String(s.session.n_train - 1);
       text("sample-max", t("room.of", { n: fmtCount(s.session.n_train) }));
     }
-    if (has("trace", "phase", "mode")) {
-      const stepping = s.mode === "step" && Boolean(s.trace);
-      $("prev").disabled = !stepping || s.phase <= 0;
-      $("next").disabled = !stepping || s.phase >= s.trace.phases.length - 1;
-      $("replay").disabled = !stepping;
-      $("show-live").hidden = !stepping;
-    }
+    if (has("trace", "phase", "mode")) paintPhaseButtons(s, $);
     if (has("view")) document.querySelectorAll("input[name=view]").forEach((r) => (r.checked = r.value === s.view));
   };
   const all = () => paint(store.get(), new Set(["lang", ...Object.keys(store.get())]));
