@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
 
 from app.sessions import ApiError, SessionStore
 from app.settings import Settings
@@ -25,7 +26,12 @@ def get_store(request: Request) -> SessionStore:
     return store
 
 
-def client_key(request: Request) -> str:
+def client_address(request: HTTPConnection) -> str:
+    """The address a request (or socket) comes from."""
+    return request.client.host if request.client else "unknown"
+
+
+def client_key(request: HTTPConnection) -> str:
     """Who a request counts against for the per-client session limit: its address, and the browser's
     ``bpp_client`` cookie or ``X-BPP-Client`` header where there is one, so that a class behind one school
     NAT is told apart (the global limit and per-address rate limits still bound the whole address)."""
