@@ -536,7 +536,10 @@ async def test_many_clients_at_once(client):
     ]
     sessions = [await create(http, dataset={"name": "xor", "samples": 40}) for http in students]
     results = await asyncio.gather(
-        *[http.post(url + "/train", headers=h, json={"steps": 300}) for http, (_, h, url) in zip(students, sessions)],
+        *[
+            http.post(url + "/train", headers=h, json={"steps": 300})
+            for http, (_, h, url) in zip(students, sessions, strict=True)
+        ],
         *[client.get(url, headers=h) for _, h, url in sessions],
     )
     for http in students:
