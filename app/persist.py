@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     code TEXT PRIMARY KEY, session_id TEXT NOT NULL, teacher_token TEXT NOT NULL, title TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS health (k INTEGER PRIMARY KEY, at REAL);
 CREATE TABLE IF NOT EXISTS sessions_set_aside (
     id TEXT, token TEXT, client TEXT, created REAL, touched REAL, config BLOB, data BLOB, state BLOB,
     meta BLOB, room TEXT, name TEXT, reason TEXT, set_aside REAL
@@ -83,7 +84,7 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file that was opened
         self.error: str | None = None  # the last failure, until a write succeeds again
-        self._checked = (0.0, "")
+        self._probed = 0.0
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -145,22 +146,20 @@ class Database:
         """``fn(connection, *args)`` in one checked transaction on the database thread."""
         return await self._call(self._write, fn, *args)
 
-    def _health(self) -> str | None:
-        try:
-            self._write(lambda conn: conn.execute("CREATE TABLE IF NOT EXISTS probe (x)"))
-        except StorageError as err:
-            return str(err)
-        return None
+    def _probe(self) -> None:
+        with contextlib.suppress(StorageError):  # _write records the problem (or clears it)
+            self._write(
+                lambda conn: conn.execute("INSERT OR REPLACE INTO health (k, at) VALUES (1, ?)", (time.time(),))
+            )
 
     async def health(self) -> str | None:
-        """None when the file is there and a write transaction succeeds, else why not (checked at most
-        once a second, so that polling the health endpoint costs nothing)."""
-        at, _ = self._checked
+        """None when the file is there and can be written, else why not: the last write's failure, or a probe
+        write's (made at most once a second, so that polling the health endpoint costs nothing)."""
         now = time.monotonic()
-        if now - at > 1.0:
-            problem = await self._call(self._health)
-            self._checked = (now, problem or "")
-        return self._checked[1] or None
+        if now - self._probed > 1.0:
+            self._probed = now
+            await self._call(self._probe)
+        return self.error
 
     @staticmethod
     def _save_session(conn: sqlite3.Connection, row: SessionRow) -> None:
