@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     max_gradcheck_weights: int = Field(
         2000, ge=1, description="Most weights one gradcheck compares numerically (spread over every layer)."
     )
+    gradcheck_max_work: float = Field(
+        2e9,
+        gt=0,
+        description="Most multiply-adds one gradcheck may spend (each weight checked costs 2 × samples × weights); "
+        "a bigger network or more samples get fewer weights checked.",
+    )
     max_queued_bytes: int = Field(
         16 * 1024 * 1024,
         ge=64 * 1024,

@@ -149,7 +149,8 @@ async def train_session(
             done += await session.run(chunk)
             session.mark_changed()
             finished = done >= req.steps if req.steps is not None else session.trainer.epoch >= target_epoch
-            if finished or session.trainer.diverged or time.perf_counter() > deadline:
+            gone = store.sessions.get(session.id) is not session  # deleted while training
+            if finished or gone or session.trainer.diverged or time.perf_counter() > deadline:
                 break
         await store.commit(session, memento)
 

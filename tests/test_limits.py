@@ -1,0 +1,193 @@
+"""Resource limits tried as a hostile student would, against a real server on loopback: the memory budget
+(503 "the server is full", each client's and address's share, the memory given back after deleting, RSS
+measured), heavy engine calls (one per client; another client's reads do not queue behind them), and the
+live channel's bounds (a batch step's trace obeys BPP_MAX_TRACE_SAMPLES, a socket's queued bytes are capped).
+No timed assertions: the tests wait for events and compare what happened in which order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import websockets
+from conftest import LiveServer
+
+WAIT = 30.0
+BIG_NETWORK = {"hidden": [64] * 8, "activation": "tanh"}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def big_data(samples: int) -> dict[str, Any]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(samples, 64)).round(5)
+    return {"name": "custom", "x": x.tolist(), "y": np.tanh(x[:, ::-1]).round(5).tolist(), "task": "regression"}
+
+
+@contextlib.asynccontextmanager
+async def server_with(**env: str) -> AsyncIterator[LiveServer]:
+    server = LiveServer(env={"BPP_CREATE_RATE": "100000/minute", **env}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def student(server: LiveServer, n: int) -> httpx.AsyncClient:
+    """Client n, from its own loopback address (127.0.0.n+1) with its own cookies."""
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.0.0.{n + 1}")
+    return httpx.AsyncClient(base_url=server.url, transport=transport, timeout=WAIT)
+
+
+async def new_session(http: httpx.AsyncClient, config: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    r = await http.post("/api/sessions", json=config)
+    assert r.status_code == 201, r.text
+    return f"/api/sessions/{r.json()['id']}", {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+# -- memory ---------------------------------------------------------------------------------------------------
+
+
+async def test_the_memory_budget_refuses_before_allocating_and_deleting_gives_the_memory_back():
+    config = {"dataset": big_data(4000), **BIG_NETWORK}
+    body = json.dumps(config)
+    async with server_with(BPP_MAX_MEMORY_MB="330", BPP_CLIENT_MEMORY_SHARE="0.5") as server:
+        idle = rss_mb(server.pid)
+        students = [student(server, n) for n in range(4)]
+        made: list[tuple[httpx.AsyncClient, str, dict[str, str]]] = []
+        answers: list[httpx.Response] = []
+        headers = {"content-type": "application/json"}
+        for http in students:  # the first student asks twice: its share holds one
+            for _ in range(2 if http is students[0] else 1):
+                r = await http.post("/api/sessions", content=body, headers=headers)
+                answers.append(r)
+                if r.status_code == 201:
+                    made.append(
+                        (http, f"/api/sessions/{r.json()['id']}", {"Authorization": f"Bearer {r.json()['token']}"})
+                    )
+        codes = [r.status_code for r in answers]
+        assert codes[:2] == [201, 429], codes
+        assert "share" in answers[1].json()["detail"]
+        assert 503 in codes, codes
+        full = next(r for r in answers if r.status_code == 503).json()["detail"]
+        assert full.startswith("the server is full") and "BPP_MAX_MEMORY_MB" in full
+        health = (await students[0].get("/api/health")).json()["memory"]
+        assert health["used_mb"] <= health["budget_mb"] == 330
+        # a change that would pass the budget is refused too, and changes nothing
+        http, url, auth = made[0]
+        before = (await http.get(url, headers=auth)).json()
+        r = await http.patch(url, headers=auth, json={"batch_size": 4000})  # bigger workspaces and trace
+        assert r.status_code in (429, 503), r.text[:300]
+        assert (await http.get(url, headers=auth)).json() == before
+        for http, url, auth in made:  # every cache the footprint counts, really allocated
+            assert (await http.post(url + "/train", headers=auth, json={"steps": 5})).status_code == 200
+        loaded = rss_mb(server.pid)
+        assert loaded - idle < health["budget_mb"]  # what the accounting admitted fits in the budget
+        for http, url, auth in made:
+            assert (await http.delete(url, headers=auth)).status_code == 204
+        after = rss_mb(server.pid)
+        print(f"\nRSS idle {idle:.0f} MB, with {len(made)} sessions {loaded:.0f} MB, after deleting {after:.0f} MB")
+        assert after - idle < 0.5 * (loaded - idle), (idle, loaded, after)  # most of it is given back
+        assert (await students[0].get("/api/health")).json()["memory"]["used_mb"] == 0
+        r = await students[0].post("/api/sessions", content=body, headers=headers)  # room again
+        assert r.status_code == 201, r.text
+        for http in students:
+            await http.aclose()
+
+
+# -- heavy calls ----------------------------------------------------------------------------------------------
+
+
+async def test_reads_do_not_queue_behind_heavy_calls_and_one_client_runs_one():
+    # One engine thread, and a gradcheck that may take all of BPP_MAX_CALL_SECONDS: while it holds the only
+    # engine thread, another client's reads (its session, its weights, its export, a room) still answer.
+    env = {"BPP_WORKERS": "1", "BPP_MAX_CALL_SECONDS": "8", "BPP_GRADCHECK_MAX_WORK": "1e15"}
+    async with server_with(**env) as server, student(server, 0) as hostile, student(server, 1) as other:
+        url, auth = await new_session(hostile, {"dataset": big_data(600), **BIG_NETWORK})
+        mine, mine_auth = await new_session(other, {"dataset": {"name": "circle", "samples": 200}})
+        r = await other.post("/api/rooms", json={"session_id": mine.rsplit("/", 1)[1]}, headers=mine_auth)
+        room = r.json()["code"]
+        check = asyncio.create_task(hostile.post(url + "/gradcheck", headers=auth, json={"samples": list(range(256))}))
+        while True:  # wait until the gradcheck is running: the client's next heavy call is refused
+            r = await hostile.post(url + "/backprop", headers=auth, json={"samples": [0]})
+            if r.status_code == 429:
+                break
+            assert r.status_code == 200 and not check.done()
+        assert "already running a heavy call" in r.json()["detail"]
+        r = await hostile.post(url + "/train", headers=auth, json={"steps": 10})
+        assert r.status_code == 429
+        for _ in range(5):
+            reads = [
+                other.get(mine, headers=mine_auth),
+                other.get(mine + "/weights", headers=mine_auth),
+                other.get(mine + "/export", headers=mine_auth),
+                other.get(f"/api/rooms/{room}"),
+                hostile.get(url, headers=auth),  # even the busy session's own state
+                other.get("/api/health"),
+            ]
+            for r in await asyncio.gather(*reads):
+                assert r.status_code == 200, r.text
+        assert not check.done()  # every read answered while the heavy call held the engine
+        r = await check
+        assert r.status_code == 200
+        out = r.json()
+        assert out["complete"] is False and 0 < out["checked"] < 64 * 65 * 9  # stopped by its time bound
+        r = await hostile.post(url + "/train", headers=auth, json={"steps": 10})
+        assert r.status_code == 200  # the client's next heavy call runs once the first has answered
+
+
+# -- live channel ---------------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def socket(server: LiveServer, url: str, auth: dict[str, str]) -> AsyncIterator[Any]:
+    async with websockets.connect(server.ws_url + url + "/ws", open_timeout=WAIT, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": auth["Authorization"][7:]}))
+        assert json.loads(await ws.recv())["type"] == "hello"
+        yield ws
+
+
+async def next_text(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), WAIT)
+        if isinstance(raw, str):
+            msg: dict[str, Any] = json.loads(raw)
+            if msg["type"] == kind or msg["type"] == "error":
+                return msg
+
+
+async def test_a_batch_step_trace_obeys_the_sample_cap_and_the_socket_byte_cap():
+    # 64-64-64-64: a state message is about 0.26 MB, a step trace 1.05 MB for one sample and 1.65 MB for 48
+    env = {"BPP_MAX_TRACE_SAMPLES": "50", "BPP_MAX_QUEUED_BYTES": "1300000"}
+    async with server_with(**env) as server, student(server, 0) as http:
+        config = {"dataset": big_data(400), "hidden": [64, 64], "batch_size": 200}
+        url, auth = await new_session(http, config)
+        async with socket(server, url, auth) as ws:
+            await ws.send(json.dumps({"type": "step", "unit": "batch"}))
+            msg = await next_text(ws, "trace")
+            assert msg["type"] == "error" and msg["field"] == "unit" and "50" in msg["message"], msg
+            assert (await http.get(url, headers=auth)).json()["step"] == 0  # refused before the step
+            await ws.send(json.dumps({"type": "step", "unit": "sample"}))
+            msg = await next_text(ws, "trace")
+            assert msg["type"] == "trace" and len(msg["indices"]) == 1
+            # within the sample cap but past the socket's byte cap: not sent, and the client is told
+            r = await http.patch(url, headers=auth, json={"batch_size": 48})
+            assert r.status_code == 200
+            await ws.send(json.dumps({"type": "step", "unit": "batch"}))
+            msg = await next_text(ws, "trace")
+            assert msg["type"] == "error" and msg["code"] == "too_large", msg
+            assert (await http.get(url, headers=auth)).json()["step"] == 2  # the step itself was done
+            await ws.send(json.dumps({"type": "step", "unit": "sample"}))
+            assert (await next_text(ws, "trace"))["type"] == "trace"  # and the socket still works
