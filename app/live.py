@@ -18,6 +18,7 @@ against 6–15 ms: the GIL turns many threads into a lottery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import time
@@ -27,7 +28,7 @@ import numpy as np
 
 from app import wire
 from app.engine import StepRecord, Trace
-from app.sessions import Session, SessionStore
+from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
@@ -123,7 +124,8 @@ class LiveHub:
             self.loops.pop(session.id, None)
             for event in session.watchers:  # the run has stopped: senders may say so now
                 event.set()
-        await self.store.commit(session)  # a run that stopped is saved at once
+        with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+            await self.store.commit(session)  # a run that stopped is saved at once
 
     def _chunk(self, session: Session, budget: float) -> None:
         """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""

@@ -202,7 +202,8 @@ class Connection:
                 # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
                 message = status_message(session)
-                await store.commit(session)  # a stop is announced once it is on disk (no-op when already saved)
+                with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+                    await store.commit(session)  # a stop is announced once it is on disk (no-op when saved)
                 await self.send(message)
 
     # -- reader ----------------------------------------------------------------------------------------

@@ -63,10 +63,8 @@ async def fork_room(
 ) -> Response:
     """Public: a new session of your own, a copy of the teacher's current network → ``{"id", "token", …}``."""
     room = rooms.get(code)
-    name = body.name if body else None
-    session, token = await rooms.fork(
-        room, client_key(request), name, settings.max_forks_per_room, client_address(request)
-    )
+    name, client = (body.name if body else None), client_key(request)
+    session, token = await rooms.fork(room, client, name, settings.max_forks_per_room, client_address(request))
     return wire.JSONResponse({"token": token, "room": room.code, **state(session)}, status_code=201)
 
 
