@@ -191,3 +191,64 @@ async def test_a_batch_step_trace_obeys_the_sample_cap_and_the_socket_byte_cap()
             assert (await http.get(url, headers=auth)).json()["step"] == 2  # the step itself was done
             await ws.send(json.dumps({"type": "step", "unit": "sample"}))
             assert (await next_text(ws, "trace"))["type"] == "trace"  # and the socket still works
+
+
+# -- the footprint ---------------------------------------------------------------------------------------------
+
+
+def array_bytes(*roots: Any) -> int:
+    """Bytes of every distinct NumPy buffer reachable from ``roots`` (through objects, dicts, lists, tuples)."""
+    seen: set[int] = set()
+    bases: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, bool)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            base = obj
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            bases[id(base)] = base.nbytes
+        elif isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set)):
+            stack.extend(obj)
+        elif hasattr(obj, "__dict__"):
+            stack.extend(vars(obj).values())
+        elif hasattr(obj, "__slots__"):
+            stack.extend(getattr(obj, name, None) for name in obj.__slots__)
+    return sum(bases.values())
+
+
+async def test_the_footprint_bounds_what_a_session_holds_and_stores(client: httpx.AsyncClient):
+    """After training, stepping, tracing and checking gradients, the arrays a session holds and its checkpoint
+    stay within what was reserved for it before it was built; custom data is held once, as arrays."""
+    from app.sessions import footprint
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    configs = [
+        {"dataset": big_data(300), "hidden": [16, 8], "optimizer": "adam", "batch_size": 32},
+        {"dataset": {"name": "spiral", "samples": 400}, "features": ["x1", "x2", "sin(x1)"], "hidden": [8, 8]},
+        {"dataset": {"name": "blobs", "samples": 300}, "hidden": [5], "optimizer": "momentum", "batch_size": 300},
+    ]
+    for config in configs:
+        url, auth = await new_session(client, config)
+        await client.post(url + "/train", headers=auth, json={"steps": 60})
+        await client.post(url + "/backprop", headers=auth, json={"samples": list(range(50))})
+        await client.post(url + "/gradcheck", headers=auth, json={})
+        session = store.sessions[url.rsplit("/", 1)[1]]
+        assert session.config.dataset.x is None  # the arrays hold the data; the config no lists
+        memory, disk = session.charge.amounts
+        assert (memory, disk) == footprint(session.trainer.dataset, session.trainer.config, store.settings)
+        held = array_bytes(session.trainer, session.snapshot, session.last_record)
+        assert held <= memory, (config, held, memory)
+        row, _ = session.checkpoint()
+        stored = sum(len(json.dumps(part)) for part in (row.config, session.data_doc(), row.state, row.meta))
+        assert stored <= disk, (config, stored, disk)
+        export = (await client.get(url + "/export", headers=auth)).json()
+        if config["dataset"]["name"] == "custom":
+            assert export["data"]["x"] == config["dataset"]["x"]
+            r = await client.patch(url, headers=auth, json={"learning_rate": 0.1})  # a custom run's PATCH
+            assert r.status_code == 200 and r.json()["config"]["dataset"]["name"] == "custom"
