@@ -93,6 +93,7 @@ async def every_change_is_refused(http: httpx.AsyncClient, url: str, headers: di
     unavailable(await http.put(url + "/weights", headers=headers, json={"weights": zeros}))
     unavailable(await http.delete(url, headers=headers))
     unavailable(await http.post("/api/sessions", json=SMALL))
+    unavailable(await http.post("/api/rooms", json={"session_id": url.rsplit("/", 1)[1]}, headers=headers))
     after = (await http.get(url, headers=headers)).json()
     assert after == before  # memory is as it was: same config, weights, step, metrics
     export = (await http.get(url + "/export", headers=headers)).json()
@@ -109,8 +110,12 @@ async def test_an_unwritable_database_refuses_every_change_and_health_says_so(tm
             url, headers = await new_session(http)
             trained = (await http.post(url + "/train", headers=headers, json={"steps": 25})).json()
             assert (await http.get("/api/health")).json()["storage"] == "ok"
+            r = await http.post("/api/rooms", json={"session_id": url.rsplit("/", 1)[1]}, headers=headers)
+            code, teacher = r.json()["code"], auth(r.json()["teacher_token"])
             with immutable(db):
                 await every_change_is_refused(http, url, headers)
+                unavailable(await http.delete(f"/api/rooms/{code}", headers=teacher))
+                assert (await http.get(f"/api/rooms/{code}")).status_code == 200  # still open
                 assert "cannot be written" in (await http.get("/api/health")).json()["storage"]
                 # the live channel's changes are refused the same way
                 async with websockets.connect(server.ws_url + url + "/ws", open_timeout=WAIT) as ws:
@@ -124,6 +129,8 @@ async def test_an_unwritable_database_refuses_every_change_and_health_says_so(tm
                             break
                     assert msg["code"] == "storage_unavailable", msg
                 assert (await http.get(url, headers=headers)).json()["config"]["learning_rate"] == 0.03
+                log = Path(server.log.name).read_text()
+                assert "storage unavailable" in log and "Traceback" not in log, log[-3000:]
             # writable again: health recovers (it re-checks at most once a second) and changes are saved again
             for _ in range(50):
                 if (await http.get("/api/health")).status_code == 200:
