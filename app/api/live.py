@@ -197,7 +197,8 @@ class Connection:
                 seen_frame = session.version
                 data = await self.hub.frame(session)
                 self.credits -= 1
-                await self.send_raw(data)
+                if not await self.send_raw(data):  # not sent (backlog): no ack will come for it
+                    self.credits += 1
             if session.status != seen_status and session.id not in self.hub.loops:
                 # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
