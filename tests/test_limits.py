@@ -260,3 +260,25 @@ async def test_the_footprint_bounds_what_a_session_holds_and_stores(client: http
             assert export["data"]["x"] == config["dataset"]["x"]
             r = await client.patch(url, headers=auth, json={"learning_rate": 0.1})  # a custom run's PATCH
             assert r.status_code == 200 and r.json()["config"]["dataset"]["name"] == "custom"
+
+
+async def test_the_disk_budget_and_expiry_release_what_sessions_held():
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(db="", max_disk_mb=1.0, client_memory_share=1.0))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            r = await http.post("/api/sessions", json={"dataset": big_data(600), "hidden": [8]})
+            assert r.status_code == 503, r.text  # its checkpoint would take about 2 MB
+            assert r.json()["detail"].startswith("the server is full") and "disk budget" in r.json()["detail"]
+            store = app.state.store
+            assert store.memory.used == store.disk.used == 0  # nothing kept from the refused one
+            for _ in range(3):
+                await new_session(http, {"dataset": {"name": "circle", "samples": 200}})
+            assert store.memory.used > 0 and store.disk.used > 0
+            gone = store.expire(now=store.settings.session_ttl * 10 + max(s.touched for s in store.sessions.values()))
+            assert len(gone) == 3
+            await store.flush()
+            assert store.memory.used == store.disk.used == 0 and store.memory.held == {}
