@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import errors, live, meta, pages, rooms, sessions
 from app.api.deps import RateLimits
+from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.live import LiveHub
 from app.persist import Database
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store: SessionStore = app.state.store
+        log.info("open-file limit %d", raise_open_file_limit())
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = RateLimits(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)

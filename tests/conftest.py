@@ -42,6 +42,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             c.app = app  # type: ignore[attr-defined]
+            await c.get("/api/health")  # like a browser that loaded the page: it holds the server's client cookie
             yield c
 
 
