@@ -44,7 +44,7 @@ async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
         try:
             await store.checkpoint_all()
             now = asyncio.get_running_loop().time()
-            if now - last_expiry > EXPIRY_PERIOD_S:
+            if now - last_expiry > min(EXPIRY_PERIOD_S, store.settings.session_ttl / 2):
                 last_expiry = now
                 store.expire()
                 await rooms.expire()

@@ -5,14 +5,15 @@ cookie the server signs, and the cap on live sockets per address.
   host in ``BPP_ALLOWED_HOSTS``; anything else is 400 (a websocket is closed with 1008). This stops DNS
   rebinding: a page on ``evil.example`` resolved to 127.0.0.1 still says ``Host: evil.example``.
 * **Address.** The peer of the TCP connection, unless it is one of ``BPP_TRUSTED_PROXIES``: then the
-  ``X-Forwarded-For`` chain is walked from the right past trusted proxies. uvicorn run by hand rewrites the
-  peer from ``X-Forwarded-For`` itself (it trusts loopback by default); when the address it hands over comes
-  out of the request's own header, the real peer is unknown and the request counts against one shared
-  ``proxied`` address (or, with trusted proxies set, as if the peer were one of them).
+  ``X-Forwarded-For`` chain is walked from the right past trusted proxies (so what a client writes before
+  the proxy appends its address counts for nothing). ``serve`` turns uvicorn's own proxy handling off;
+  ``uvicorn app.main:app`` run by hand rewrites the peer from ``X-Forwarded-For`` for peers it trusts
+  (loopback by default), and the guard notices (the address it hands over is a hop of the request's own
+  header, with port 0) and takes the peer to have been loopback, as it was.
 * **Client.** ``bpp_client`` is a random id with an HMAC under a key kept next to the database (``<BPP_DB>.key``,
   0600), so a restart keeps every browser's identity and a client cannot choose or forge one. A request
   without a valid cookie counts as its address's anonymous client and is given a fresh cookie.
-* **Sockets.** At most ``BPP_MAX_SOCKETS_PER_ADDRESS`` open websockets per address; more are closed with 1008,
+* **Sockets.** At most ``BPP_MAX_SOCKETS_PER_ADDRESS`` open websockets per address; more are closed with 1013,
   and the refusal is logged once per address until it drops below the cap again.
 """
 
@@ -41,9 +42,10 @@ log = logging.getLogger("backprop_playground")
 COOKIE = "bpp_client"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 ADDRESS_KEY, CLIENT_KEY = "bpp.address", "bpp.client"
-PROXIED = "proxied"  # the address of a request whose peer uvicorn replaced from its X-Forwarded-For
+REWRITTEN_PEER = "127.0.0.1"  # the peer of a request uvicorn rewrote: one it trusts (loopback by default)
 OWN_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 CLOSE_POLICY = 1008
+CLOSE_TRY_LATER = 1013  # a page that gets it retries with backoff (1008 would end its session for good)
 
 
 def raise_open_file_limit() -> int:
@@ -154,19 +156,19 @@ def _trusted(host: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Netw
 
 def client_address(scope: Scope, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
     """The address a request counts against (see the module's docstring)."""
-    peer = scope["client"][0] if scope.get("client") else "unknown"
-    forwarded: list[str] = []
+    peer, port = (scope["client"][0], scope["client"][1]) if scope.get("client") else ("unknown", -1)
+    hops = []
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-for":
-            forwarded += [_host_only(v) for v in value.decode("latin-1").split(",") if v.strip()]
-    if not forwarded:
+            hops += [v.strip() for v in value.decode("latin-1").split(",") if v.strip()]
+    if not hops:
         return peer
-    peer_trusted = _trusted(peer, proxies)
-    if peer in forwarded:  # uvicorn's ProxyHeadersMiddleware already replaced the peer from this very header
-        if not proxies:
-            return PROXIED
-        peer_trusted = True
-    if not peer_trusted:
+    forwarded = [_host_only(h) for h in hops]
+    # uvicorn's ProxyHeadersMiddleware replaces the peer with a hop of this very header, with port 0 (or the
+    # hop's own port); a real peer never has port 0. The peer it replaced was one uvicorn trusts: loopback.
+    if any(host == peer and (port == 0 or hop.endswith(f":{port}")) for host, hop in zip(forwarded, hops, strict=True)):
+        peer = REWRITTEN_PEER
+    if not _trusted(peer, proxies):
         return peer
     for hop in reversed(forwarded):
         if not _trusted(hop, proxies):
@@ -256,7 +258,7 @@ class Guard:
             if address not in self.refusing:
                 self.refusing.add(address)
                 log.warning("refusing live sockets from %s: it holds %d (BPP_MAX_SOCKETS_PER_ADDRESS)", address, cap)
-            await self._refuse(scope, receive, send, 429, "too many live sockets from this address")
+            await self._refuse(scope, receive, send, 429, "too many live sockets from this address", CLOSE_TRY_LATER)
             return
         self.sockets[address] += 1
         try:
@@ -269,11 +271,13 @@ class Guard:
                 self.refusing.discard(address)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, detail: str, close_code: int = CLOSE_POLICY
+    ) -> None:
         if scope["type"] == "http":
             await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
             return
         message = await receive()
         if message["type"] == "websocket.connect":
             await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": detail})
+            await send({"type": "websocket.close", "code": close_code, "reason": detail})

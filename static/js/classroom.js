@@ -1,6 +1,6 @@
 // The classroom (SPEC §6), the teacher's side in the main page's #classroom: open a room on this page's
 // session, show its join code large (full-screen for a projector) with the link, list the class (each fork's
-// name, step, epoch, loss, accuracy, status; every 2 s), close the room. The room (code, teacher token, its
+// name, step, epoch, loss, accuracy, status; every 2 s), remove a fork from the class, close the room. The room (code, teacher token, its
 // session) is kept in sessionStorage for reloads. Also the room REST calls and join-code rules room.js uses.
 
 import { fmt, fmtCount } from "./format.js";
@@ -62,6 +62,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
   let forks = [];
   let message = "";
   let confirming = false;
+  let removing = ""; // the fork whose removal waits for the teacher's yes
   let timer = 0;
   let inflight = null;
   let busy = false;
@@ -121,6 +122,13 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
   function tableHtml() {
     const rows = forks.map((f, i) => {
       const name = f.name ? esc(f.name) : `<i>${t("room.unnamed", { n: i + 1 })}</i>`;
+      const who = f.name || t("room.unnamed", { n: i + 1 });
+      const remove =
+        removing === f.id
+          ? `<span class="room-confirm" role="group" aria-label="${esc(t("room.remove_confirm", { name: who }))}">
+              <button type="button" class="danger" data-act="remove-yes" data-id="${esc(f.id)}">${t("room.remove_yes")}</button>
+              <button type="button" data-act="remove-no" data-id="${esc(f.id)}">${t("room.remove_no")}</button></span>`
+          : `<button type="button" class="fork-remove" data-act="remove" data-id="${esc(f.id)}" aria-label="${esc(t("room.remove_aria", { name: who }))}" title="${esc(t("room.remove_aria", { name: who }))}">${t("room.remove")}</button>`;
       const acc = f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
       return `<tr data-fork="${esc(f.id)}" data-status="${f.status}">
         <th scope="row">${name}</th>
@@ -128,11 +136,12 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
         <td class="n">${fmt(f.train_loss)}<small>${t("room.test_short", { v: fmt(f.test_loss) })}</small></td>
         <td class="n">${acc}</td>
         <td class="st" title="${esc(t(`room.status.${f.status}`))}"><span aria-hidden="true">${STATUS_ICON[f.status] || ""}</span>
-          <span class="st-text">${t(`room.status.${f.status}`)}</span></td></tr>`;
+          <span class="st-text">${t(`room.status.${f.status}`)}</span></td>
+        <td class="rm">${remove}</td></tr>`;
     });
     return `<div class="class-wrap"><table class="class-table">
       <thead><tr><th scope="col">${t("room.col.name")}</th><th scope="col">${t("room.col.step")}</th>
-        <th scope="col">${t("room.col.loss")}</th><th scope="col"><abbr title="${esc(t("room.col.acc"))}">${t("room.col.acc_short")}</abbr></th><th scope="col"><span class="st-text">${t("room.col.status")}</span></th></tr></thead>
+        <th scope="col">${t("room.col.loss")}</th><th scope="col"><abbr title="${esc(t("room.col.acc"))}">${t("room.col.acc_short")}</abbr></th><th scope="col"><span class="st-text">${t("room.col.status")}</span></th><th scope="col"><span class="st-text">${t("room.col.remove")}</span></th></tr></thead>
       <tbody>${rows.join("")}</tbody></table></div>`;
   }
 
@@ -226,9 +235,12 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
 
   /** Repaint what the class (or the language) changed without losing focus. */
   function update(lang) {
-    const focusAct = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.act : null;
+    const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset : null;
     render();
-    if (focusAct) root.querySelector(`[data-act="${focusAct}"]`)?.focus();
+    if (focused?.act) {
+      const forId = focused.id ? `[data-id="${CSS.escape(focused.id)}"]` : "";
+      (root.querySelector(`[data-act="${focused.act}"]${forId}`) || root.querySelector(`[data-act="${focused.act}"]`))?.focus();
+    }
     paintProjector(!lang);
   }
 
@@ -246,6 +258,18 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
       render();
     }
     root.querySelector("button[type=submit]")?.focus();
+  }
+
+  /** Remove one fork from the class (its session is deleted; the student's page is told). */
+  async function removeFork(id) {
+    if (!room) return;
+    const { code, teacher_token: token } = room;
+    const err = await roomCall("DELETE", `/${code}/forks/${encodeURIComponent(id)}`, { token }).then(() => null, (e) => e);
+    removing = "";
+    if (err && err.status !== 404) message = t("room.remove_failed", { why: err.message });
+    else forks = forks.filter((f) => f.id !== id);
+    update();
+    refresh();
   }
 
   function startPolling() {
@@ -267,7 +291,21 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     render();
     root.querySelector(`[data-act=${focus}]`).focus();
   };
-  const acts = { projector, copy, close: () => confirm(true, "close-no"), "close-no": () => confirm(false, "close"), "close-yes": close };
+  const confirmRemove = (id, focus, focusId = id) => {
+    removing = id;
+    render();
+    root.querySelector(`[data-act=${focus}][data-id="${CSS.escape(focusId)}"]`)?.focus();
+  };
+  const acts = {
+    projector,
+    copy,
+    close: () => confirm(true, "close-no"),
+    "close-no": () => confirm(false, "close"),
+    "close-yes": close,
+    remove: (b) => confirmRemove(b.dataset.id, "remove-no"),
+    "remove-no": (b) => confirmRemove("", "remove", b.dataset.id),
+    "remove-yes": (b) => removeFork(b.dataset.id),
+  };
   root.addEventListener("click", (ev) => {
     const b = ev.target.closest("button[data-act]");
     if (b && acts[b.dataset.act]) acts[b.dataset.act](b);
