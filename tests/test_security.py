@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import stat
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -418,3 +420,23 @@ def test_a_room_expires_when_its_teacher_is_idle_however_many_watch() -> None:
         assert http.get(f"/api/rooms/{room['code']}").status_code == 404
         # A session whose owner held its socket open stayed (the socket was its owner's presence).
         assert http.get(f"/api/sessions/{owned['id']}", headers=auth(owned["token"])).status_code == 200
+
+
+def test_refused_accepts_are_logged_once_a_minute_not_per_socket() -> None:
+    from app.api.guard import ACCEPT_REFUSED, OnceAMinute
+
+    once = OnceAMinute(ACCEPT_REFUSED)
+
+    def record(msg: str) -> logging.LogRecord:
+        try:
+            raise OSError(24, "Too many open files")
+        except OSError:
+            return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, msg, None, sys.exc_info())
+
+    first = record(f"{ACCEPT_REFUSED}\nexception: ...")
+    assert once.filter(first) and first.exc_info is None and "out of open files" in first.getMessage()
+    assert not any(once.filter(record(f"{ACCEPT_REFUSED}\nexception: ...")) for _ in range(500))
+    assert once.filter(record("something else"))  # other records pass untouched
+    once.last -= 61  # a minute later: one more line, with the count held back
+    later = record(ACCEPT_REFUSED)
+    assert once.filter(later) and "500 more" in later.getMessage()
