@@ -120,6 +120,7 @@ class Session:
     save_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watchers: set[asyncio.Event] = field(default_factory=set)
     owners: int = 0  # live sockets opened with the token (a room's viewers do not count)
+    ended: str = "deleted"  # why it left the store, for its watchers: deleted, or expired
     frame_cache: tuple[int, bytes] | None = None
     room: str | None = None  # the room this session was forked from
     name: str | None = None  # the student's name in that room's class view
@@ -405,6 +406,7 @@ class SessionStore:
         ttl = self.settings.session_ttl
         gone = [sid for sid, s in self.sessions.items() if now - s.touched > ttl and not s.owners]
         for sid in gone:
+            self.sessions[sid].ended = "expired"
             self.delete(sid)
         return gone
 

@@ -440,3 +440,16 @@ def test_refused_accepts_are_logged_once_a_minute_not_per_socket() -> None:
     once.last -= 61  # a minute later: one more line, with the count held back
     later = record(ACCEPT_REFUSED)
     assert once.filter(later) and "500 more" in later.getMessage()
+
+
+def test_the_python_client_keeps_the_cookie_it_is_given(live_server: LiveServer) -> None:
+    from app.client import Client
+
+    with Client(live_server.url) as pg:
+        pg.health()
+        cookie = pg.http.cookies.get("bpp_client")
+        assert cookie and "." in cookie
+        run = pg.create_session(SMALL)
+        r = pg.http.get("/api/health")
+        assert "set-cookie" not in r.headers and pg.http.cookies.get("bpp_client") == cookie  # accepted, kept
+        run.delete()

@@ -174,8 +174,13 @@ class Connection:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if store.sessions.get(session.id) is not session or (self.alive is not None and not self.alive()):
-                await self.ws.close(CLOSE_GONE, "the session or room was deleted or expired")
+            if store.sessions.get(session.id) is not session:
+                await self.ws.close(
+                    CLOSE_GONE, "the session expired" if session.ended == "expired" else "the session was deleted"
+                )
+                return
+            if self.alive is not None and not self.alive():
+                await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
             if session.config_version != seen_config:
                 seen_config = session.config_version
