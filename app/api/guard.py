@@ -76,8 +76,9 @@ class OnceAMinute(logging.Filter):
             self.held += 1
             return False
         self.last = now
+        since = f"{self.held} more since the last such line" if self.held else "logged at most once a minute"
         record.msg, record.args, record.exc_info, record.exc_text = (
-            f"{self.marker} (out of open files; {self.held} more since the last such line)",
+            f"{self.marker} (out of open files; {since})",
             None,
             None,
             None,
@@ -97,16 +98,20 @@ def load_key(db: str) -> bytes:
         return secrets.token_bytes(32)
     path = Path(db + ".key")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) < 32:
-            raise RuntimeError(f"{path} is shorter than 32 bytes: delete it to make a new key") from None
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_bytes()
+            if len(key) >= 32:
+                return key
+            raise OSError(f"{path} holds {len(key)} bytes, not 32: delete it to make a new key") from None
+        key = secrets.token_bytes(32)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
         return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
-    return key
+    except OSError as err:  # the server still serves; browsers get new identities at its next start
+        log.warning("client cookie key: %s; using a key for this run only", err)
+        return secrets.token_bytes(32)
 
 
 class ClientCookies:

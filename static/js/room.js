@@ -4,7 +4,7 @@
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
+import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
 import { createController } from "./controller.js";
 import { paintPhaseButtons } from "./controls.js";
 import { fmt, fmtCount } from "./format.js";
