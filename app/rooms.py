@@ -95,6 +95,9 @@ class RoomStore:
             raise ApiError(401, "this call needs the room's teacher token: Authorization: Bearer <token>")
         if not secrets.compare_digest(token.encode(), room.teacher_token.encode()):
             raise ApiError(403, "that token is not this room's teacher token")
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.touch()  # the teacher's calls are the teacher's use of the session the room shows
 
     def forks(self, room: Room) -> list[Session]:
         """The sessions forked from this room, oldest first."""

@@ -225,8 +225,10 @@ class Guard:
         for name, value in scope.get("headers", ()):
             if name in (b"host", b"cookie"):
                 headers[name] = value.decode("latin-1")
-        if not own_host(headers.get(b"host", ""), scope, self.settings.allowed_hosts):
-            await self._refuse(scope, receive, send, 400, "host not allowed: add it to BPP_ALLOWED_HOSTS")
+        host = headers.get(b"host", "")
+        if not own_host(host, scope, self.settings.allowed_hosts):
+            detail = f"host {host[:100]!r} is not this server's name: the operator may add it to BPP_ALLOWED_HOSTS"
+            await self._refuse(scope, receive, send, 400, detail[:120])
             return
         address = client_address(scope, self.proxies)
         client_id = None
