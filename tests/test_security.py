@@ -453,3 +453,33 @@ def test_the_python_client_keeps_the_cookie_it_is_given(live_server: LiveServer)
         r = pg.http.get("/api/health")
         assert "set-cookie" not in r.headers and pg.http.cookies.get("bpp_client") == cookie  # accepted, kept
         run.delete()
+
+
+def test_host_and_address_rules() -> None:
+    """The rules the real-server tests above rely on, case by case: a server bound to every interface answers to
+    the address it was reached on; the client address walks X-Forwarded-For only past trusted proxies."""
+    import ipaddress
+
+    from app.api.guard import client_address, own_host
+
+    lan = {"server": ("192.168.1.10", 8000)}
+    assert own_host("192.168.1.10:8000", lan, []) and own_host("localhost", lan, [])
+    assert not own_host("192.168.1.11:8000", lan, []) and not own_host("teacher-pc.local:8000", lan, [])
+    assert own_host("teacher-pc.local:8000", lan, ["teacher-pc.local"])
+    assert own_host("[fe80::1]:8000", {"server": ("fe80::1", 8000)}, [])
+    assert not own_host("evil.example", {"server": ("testserver", 80)}, [])
+
+    def addr(peer: tuple[str, int], xff: str | None, proxies: str = "") -> str:
+        headers = [(b"x-forwarded-for", xff.encode())] if xff is not None else []
+        nets = [ipaddress.ip_network(p) for p in proxies.split(",") if p]
+        return client_address({"client": peer, "headers": headers}, nets)
+
+    assert addr(("203.0.113.5", 40000), None) == "203.0.113.5"
+    assert addr(("203.0.113.5", 40000), "1.2.3.4") == "203.0.113.5"  # not from a trusted proxy
+    assert addr(("203.0.113.5", 40000), "203.0.113.5") == "203.0.113.5"  # its own address: nothing changes
+    assert addr(("1.2.3.4", 0), "1.2.3.4") == "127.0.0.1"  # uvicorn rewrote a loopback peer
+    assert addr(("1.2.3.4", 5555), "1.2.3.4:5555") == "127.0.0.1"
+    assert addr(("1.2.3.4", 0), "1.2.3.4", "127.0.0.1") == "1.2.3.4"  # ... from a proxy the operator trusts
+    assert addr(("10.0.0.2", 40000), "6.6.6.6, 1.2.3.4", "10.0.0.0/8") == "1.2.3.4"
+    assert addr(("10.0.0.2", 40000), "1.2.3.4, 10.0.0.9", "10.0.0.0/8") == "1.2.3.4"  # two proxies
+    assert addr(("10.0.0.2", 40000), "[2001:db8::7]:443", "10.0.0.0/8") == "2001:db8::7"
