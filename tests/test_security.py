@@ -327,8 +327,10 @@ def test_pages_send_security_headers() -> None:
                 assert policy["connect-src"] == ["'self'", f"ws://{host}", f"wss://{host}"], policy
                 assert policy["frame-ancestors"] == ancestors, policy
                 assert "'unsafe-inline'" not in policy["style-src"] and "'unsafe-eval'" not in str(policy)
-        r = httpx.get(s.url + "/api/health", timeout=WAIT)
-        assert "content-security-policy" not in r.headers  # JSON is not a page
+        for path in ("/api/health", "/static/js/main.js", "/api/nothing"):
+            r = httpx.get(s.url + path, timeout=WAIT)
+            assert r.headers["x-content-type-options"] == "nosniff", path  # every answer
+            assert "content-security-policy" not in r.headers  # not a page
 
 
 def test_bad_settings_are_refused_at_start() -> None:

@@ -45,6 +45,7 @@ ADDRESS_KEY, CLIENT_KEY = "bpp.address", "bpp.client"
 REWRITTEN_PEER = "127.0.0.1"  # the peer of a request uvicorn rewrote: one it trusts (loopback by default)
 OWN_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 CLOSE_POLICY = 1008
+NOSNIFF = (b"x-content-type-options", b"nosniff")  # on every answer: scripts and JSON are what they say they are
 CLOSE_TRY_LATER = 1013  # a page that gets it retries with backoff (1008 would end its session for good)
 
 
@@ -245,19 +246,19 @@ class Guard:
         if kind == "websocket":
             await self._socket(scope, receive, send, address)
             return
-        if client_id is not None:
-            await self.app(scope, receive, send)
-            return
-        _, value = self.cookies.issue()
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
-        cookie = f"{COOKIE}={value}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax{secure}".encode()
+        extra = [NOSNIFF]
+        if client_id is None:
+            _, value = self.cookies.issue()
+            secure = "; Secure" if scope.get("scheme") == "https" else ""
+            cookie = f"{COOKIE}={value}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax{secure}"
+            extra.append((b"set-cookie", cookie.encode()))
 
-        async def with_cookie(message: Message) -> None:
+        async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), (b"set-cookie", cookie)]}
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        await self.app(scope, receive, with_cookie)
+        await self.app(scope, receive, with_headers)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         cap = self.settings.max_sockets_per_address

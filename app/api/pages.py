@@ -20,8 +20,9 @@ router = APIRouter(tags=["page"], include_in_schema=False)
 
 def secured(request: Request, response: Response) -> Response:
     """The page's security headers: a Content-Security-Policy (scripts and styles from /static only, no inline
-    script; connections to this server only, its websockets included; framing only by BPP_FRAME_ANCESTORS),
-    no MIME sniffing, no Referer (room codes are in the path)."""
+    script; connections to this server only, its websockets included; framing only by BPP_FRAME_ANCESTORS)
+    and no Referer (room codes are in the path). ``X-Content-Type-Options: nosniff`` goes on every answer
+    (``app.api.guard``)."""
     settings: Settings = request.app.state.settings
     host = request.headers.get("host", "")  # the guard has checked it names this server
     ancestors = " ".join(settings.frame_ancestors) or "'none'"
@@ -39,7 +40,6 @@ def secured(request: Request, response: Response) -> Response:
             f"frame-ancestors {ancestors}",
         )
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
