@@ -570,3 +570,13 @@ async def test_room_channel_of_an_unknown_room_closes_4404(room_server: LiveServ
         with pytest.raises(ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), WAIT)
         assert info.value.rcvd is not None and info.value.rcvd.code == 4404
+
+
+async def test_the_room_link_is_absolute_and_the_room_page_offers_the_teachers_data(client: httpx.AsyncClient):
+    """Routes are found by name whatever the FastAPI version lists in ``app.routes`` (included routers are not
+    flattened by every version): the room's link is the page's absolute URL, and the room page says the
+    server offers the teacher's run (``data-export``) so that it draws the decision surface with the data."""
+    room = await open_room(client, await new_session(client))
+    assert room["url"] == f"http://testserver/room/{room['code']}"
+    page = (await client.get(f"/room/{room['code']}")).text
+    assert 'data-export="1"' in page

@@ -137,6 +137,13 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(plain_uvicorn: bo
         assert create(s, spoofed, cookie=fresh_cookie(s, spoofed)).status_code == 201
         refused(create(s, spoofed, cookie=fresh_cookie(s, spoofed)), "per address")
         assert create(s, {"X-Forwarded-For": "198.51.100.9"}).status_code == 201  # .9 itself was never charged
+        # The proxy's X-Forwarded-Proto is believed: links the server makes are https, the cookie is Secure.
+        https = {"X-Forwarded-For": "198.51.100.3", "X-Forwarded-Proto": "https"}
+        made = create(s, https)
+        assert "Secure" in made.headers["set-cookie"]
+        body, headers = {"session_id": made.json()["id"]}, {**https, **auth(made.json()["token"])}
+        room = httpx.post(s.url + "/api/rooms", json=body, headers=headers).json()
+        assert room["url"].startswith("https://"), room
 
 
 # -- forks ----------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.routing import NoMatchFound
 
 from app.api.guard import ADDRESS_KEY, CLIENT_KEY
 from app.sessions import ApiError, SessionStore
@@ -36,6 +37,15 @@ def client_key(request: Request) -> str:
 def client_address(request: Request) -> str:
     """The address a request counts against (the peer, or what trusted proxies say; see ``app.api.guard``)."""
     return str(request.scope.get(ADDRESS_KEY) or (request.client.host if request.client else "unknown"))
+
+
+def url_for(request: Request, name: str, **params: str) -> str | None:
+    """The absolute URL of the route called ``name``, or None when this app has no such route (routers included
+    into the app are not listed flat in ``app.routes`` by every FastAPI version; matching by name is)."""
+    try:
+        return str(request.url_for(name, **params))
+    except NoMatchFound:
+        return None
 
 
 class RateLimits:

@@ -182,6 +182,17 @@ def client_address(scope: Scope, proxies: list[ipaddress.IPv4Network | ipaddress
     return forwarded[0]
 
 
+def forwarded_proto(scope: Scope) -> None:
+    """Take the scheme from a trusted proxy's ``X-Forwarded-Proto`` (so that the room links it makes and the
+    cookie's ``Secure`` follow the https the students use)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-proto":
+            proto = value.decode("latin-1").split(",")[0].strip().lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
+            return
+
+
 def own_host(host_header: str, scope: Scope, allowed: list[str]) -> bool:
     """Whether ``Host`` names this server: localhost, loopback, the address the request came in on, or an allowed
     host (any port)."""
@@ -232,6 +243,8 @@ class Guard:
             await self._refuse(scope, receive, send, 400, detail[:120])
             return
         address = client_address(scope, self.proxies)
+        if self.proxies and scope.get("client") and _trusted(scope["client"][0], self.proxies):
+            forwarded_proto(scope)
         client_id = None
         if b"cookie" in headers:
             jar: SimpleCookie = SimpleCookie()

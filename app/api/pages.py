@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
+from app.api.deps import url_for
 from app.assets import TEMPLATES_DIR
 from app.rooms import RoomStore, normalize_code
 from app.sessions import ApiError
@@ -89,6 +90,6 @@ def _to_room(request: Request, code: str) -> Response:
 def _room_page(request: Request, code: str, state: str, title: str = "") -> HTMLResponse:
     # Whether the server offers the room's data (GET /api/rooms/{code}/export, route "room_export"): the page
     # then draws the teacher's decision surface with the data points, else only the charts.
-    export = any(getattr(r, "name", None) == "room_export" for r in request.app.routes)
+    export = url_for(request, "room_export", code=code or "ABCD-EFGH") is not None
     context = {"version": __version__, "code": code, "state": state, "title": title, "export": export}
     return TEMPLATES.TemplateResponse(request, "room.html", context)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
-from app.api.deps import CreateRate, StoreDep, client_key
+from app.api.deps import CreateRate, StoreDep, client_key, url_for
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
 from app.live import LiveHub
@@ -34,14 +34,10 @@ async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: 
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
     room = await rooms.open(session, body.title)
-    url = str(request.url_for("room_page", code=room.code)) if _has_page(request) else f"/room/{room.code}"
+    url = url_for(request, "room_page", code=room.code) or f"/room/{room.code}"
     return wire.JSONResponse(
         {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
     )
-
-
-def _has_page(request: Request) -> bool:
-    return any(getattr(r, "name", None) == "room_page" for r in request.app.routes)
 
 
 @router.get("/{code}", response_model=RoomOut)
