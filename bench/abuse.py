@@ -234,7 +234,10 @@ async def _heavy(samples: int) -> None:
     """Two heavy calls from one client; another client's GET latencies meanwhile."""
     server = LiveServer(env={"BPP_CREATE_RATE": "100000/minute"}).start()
     try:
-        async with await client_for(server, "127.0.0.1") as hostile, await client_for(server, "127.0.0.2") as other:
+        async with contextlib.AsyncExitStack() as clients:
+            hostile, other = await client_for(server, "127.0.0.1"), await client_for(server, "127.0.0.2")
+            clients.push_async_callback(hostile.aclose)
+            clients.push_async_callback(other.aclose)
             r = await hostile.post("/api/sessions", json={"dataset": big_data(samples), **BIG_NETWORK})
             r.raise_for_status()
             big = r.json()
@@ -288,14 +291,15 @@ async def _heavy(samples: int) -> None:
                     ("train 3000 steps", hostile.post(url + "/train", headers=headers, json={"steps": 3000})),
                 ],
             )
-            async with await client_for(server, "127.0.0.1") as accomplice:
-                await measure(
-                    "two clients of one address, one heavy call each (both engine threads busy)",
-                    [
-                        ("gradcheck 256 samples", hostile.post(url + "/gradcheck", headers=headers, json=gradcheck)),
-                        ("train 3000 steps", accomplice.post(url + "/train", headers=headers, json={"steps": 3000})),
-                    ],
-                )
+            accomplice = await client_for(server, "127.0.0.1")
+            clients.push_async_callback(accomplice.aclose)
+            await measure(
+                "two clients of one address, one heavy call each (both engine threads busy)",
+                [
+                    ("gradcheck 256 samples", hostile.post(url + "/gradcheck", headers=headers, json=gradcheck)),
+                    ("train 3000 steps", accomplice.post(url + "/train", headers=headers, json={"steps": 3000})),
+                ],
+            )
     finally:
         server.stop()
 
