@@ -368,6 +368,8 @@ class GradcheckOut(BaseModel):
     m: int
     max_relative_error: float
     relative_error: float
+    checked: int = Field(description="Weights compared with a numerical derivative (a spread of a big network's).")
+    complete: bool = Field(description="False when the time bound stopped the check before every chosen weight.")
     layers: list[GradcheckLayerOut]
 
 
