@@ -61,8 +61,7 @@ def _to_room(request: Request, code: str) -> Response:
 
 
 def _room_page(request: Request, code: str, state: str, title: str = "") -> HTMLResponse:
-    # Whether the server offers the room's data (GET /api/rooms/{code}/export, route "room_export"): the page
-    # then draws the teacher's decision surface with the data points, else only the charts.
-    export = any(getattr(r, "name", None) == "room_export" for r in request.app.routes)
-    context = {"version": __version__, "code": code, "state": state, "title": title, "export": export}
+    # The page asks GET /api/rooms/{code}/export for the teacher's data and history itself: the server's
+    # answer, not this page, says whether it has them.
+    context = {"version": __version__, "code": code, "state": state, "title": title}
     return TEMPLATES.TemplateResponse(request, "room.html", context)

@@ -231,7 +231,7 @@ export function createController({ store, socket, timeline, storage, url }) {
       timeline.setAutoplay(autoplay);
       store.set({ autoplay });
     },
-    setLarge: (large) => store.set({ large }),
+    setSize: (size) => store.set({ size }),
     weightsNow,
     weightMats,
     adopt,

@@ -14,8 +14,10 @@ import { mountPanel } from "./panel.js";
 import { configFromUrl } from "./session.js";
 import { LiveSocket } from "./socket.js";
 import { mountStage } from "./stage.js";
+import { mountFolds } from "./fold.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
+import { savedSize } from "./textsize.js";
 import { Timeline } from "./timeline.js";
 import { UnitMaps } from "./unit-maps.js";
 
@@ -46,7 +48,7 @@ const store = createStore({
   selection: null,
   speed: 1,
   autoplay: true,
-  large: false,
+  size: savedSize(),
   notice: url.error,
   lang: getLang(),
   tab: "output",
@@ -99,6 +101,7 @@ $("gradcheck-run").addEventListener("click", async () => {
 });
 mountLessons({ store, actions, view, box: $("lesson"), note: $("scenario-note") });
 mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
+mountFolds(document);
 
 // A debug hook for tests and the curious: the store, the socket and the actions.
 window.__bpp = { store, socket, actions, timeline };

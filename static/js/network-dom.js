@@ -46,7 +46,7 @@ function symbol(text, base, sub, sup) {
 }
 
 /**
- * @typedef {{g: Cached, shape: Cached, val: Cached, lbl: Cached, pill: Cached | null, pillRect: Cached | null,
+ * @typedef {{g: Cached, tap: Cached | null, shape: Cached, val: Cached, lbl: Cached, pill: Cached | null, pillRect: Cached | null,
  *            pillText: Cached | null, bias: boolean}} NodeRec
  * @typedef {{line: Cached, flow: Cached, hit: Cached, pos: object | null, base: string}} LinkRec
  */
@@ -115,6 +115,8 @@ function buildNode(parent, l, u) {
   attrs.role = "button";
   attrs["aria-label"] = bias ? t("net.bias_aria", { l }) : t("net.unit_aria", { u, l });
   const g = el("g", attrs, parent);
+  // A transparent disc under a unit, at least a fingertip wide (network-view.js sizes it).
+  const tap = bias ? null : el("circle", { class: "tap" }, g);
   const shape = el(bias ? "rect" : "circle", { class: "shape" }, g);
   const val = el("text", { class: "val", "text-anchor": "middle", "dominant-baseline": "central" }, g);
   if (bias) val.textContent = "+1";
@@ -126,6 +128,7 @@ function buildNode(parent, l, u) {
   const pillText = pill ? el("text", { "text-anchor": "middle", "dominant-baseline": "central" }, pill) : null;
   return {
     g: new Cached(g),
+    tap: tap && new Cached(tap),
     shape: new Cached(shape),
     val: new Cached(val),
     lbl: new Cached(lbl),

@@ -2,7 +2,7 @@
 // once per shape; the paint* methods only change attributes, and only when the value differs from the
 // last one written. The view never reads the store: scenes tell it what to show.
 
-import { layoutNetwork, linkKey, nodeKey } from "./layout.js";
+import { NARROW, layoutNetwork, linkKey, nodeKey } from "./layout.js";
 import { buildNetwork, el } from "./network-dom.js";
 
 /** A stroke width to the nearest quarter pixel, an opacity to the nearest 0.05 (as attribute strings). */
@@ -20,7 +20,6 @@ export class NetworkView {
     this.onSelect = onSelect;
     this.sizes = [];
     this.box = { width: 800, height: 500 };
-    this.zoom = 1;
     /** @type {Map<string, import("./network-dom.js").NodeRec>} */
     this.nodes = new Map();
     /** @type {Map<string, import("./network-dom.js").LinkRec>} */
@@ -75,27 +74,32 @@ export class NetworkView {
     this.place();
   }
 
-  /**
-   * Draw everything `zoom` times larger (the large-text mode): the layout gets a smaller box to fill.
-   * @param {number} zoom
-   */
-  setZoom(zoom) {
-    this.zoom = zoom;
-    this.place();
+  /** How much larger than 15 px the page's text is now (Large text, Projector, very wide screens). */
+  textScale() {
+    const px = parseFloat(getComputedStyle(this.svg.ownerDocument.documentElement).fontSize);
+    return Number.isFinite(px) && px > 0 ? px / 15 : 1;
   }
 
   place() {
     if (!this.sizes.length) return;
-    // Big screens and projectors draw everything larger (text included); the large-text mode adds to it.
+    // The drawing is scaled with the page's text (so Large text enlarges it and never shrinks it); a big
+    // box also draws everything larger, up to 1.45×.
     const fit = Math.min(1.45, Math.max(1, Math.min(this.box.width / 1000, this.box.height / 560)));
-    const zoom = fit * this.zoom;
-    const lay = layoutNetwork(this.sizes, { width: this.box.width / zoom, height: this.box.height / zoom });
+    const zoom = Math.max(fit, this.textScale());
+    const box = { width: this.box.width / zoom, height: this.box.height / zoom };
+    // A narrow drawing leaves the input names only the room they need.
+    const names = this.inputNames.map((n) => (n.e.textContent || "").length);
+    const margins = box.width < NARROW ? { left: 36 + 8 * Math.max(2, ...names) } : {};
+    const lay = layoutNetwork(this.sizes, box, margins);
     this.layout = lay;
     const { r } = lay;
     this.svg.setAttribute("viewBox", `0 0 ${lay.width} ${lay.height}`);
     this.svg.classList.toggle("dense", lay.dense);
     this.svg.classList.toggle("compact", lay.compact);
+    this.svg.classList.toggle("narrow", lay.narrow);
     this.svg.style.setProperty("--r", `${r}px`);
+    // A finger needs ~44 CSS px: each unit has a transparent disc at least that wide to tap.
+    const tapR = Math.max(r, 22 / this.scaleOf(lay)).toFixed(1);
     for (const n of lay.nodes) {
       const rec = this.nodes.get(n.key);
       rec.g.set("transform", `translate(${n.x.toFixed(1)},${n.y.toFixed(1)})`);
@@ -109,6 +113,7 @@ export class NetworkView {
         rec.lbl.set("y", (s * 0.3).toFixed(1));
       } else {
         rec.shape.set("r", r.toFixed(1));
+        rec.tap.set("r", tapR);
         rec.lbl.set("x", lay.compact ? (-r - 3).toFixed(1) : 0);
         rec.lbl.set("y", lay.compact ? (-r * 0.45).toFixed(1) : (-r - 5).toFixed(1));
         rec.lbl.set("text-anchor", lay.compact ? "end" : "middle");
@@ -128,16 +133,38 @@ export class NetworkView {
         c.set("y2", p.y2.toFixed(1));
       }
     }
-    const byLayer = (l) => lay.nodes.find((n) => n.layer === l && !n.bias);
-    this.titles.forEach((t, i) => {
-      t.set("transform", `translate(${byLayer(i + 1).x.toFixed(1)},${(lay.height - 20).toFixed(1)})`);
-    });
     this.inputNames.forEach((t, i) => {
       const n = lay.nodes.find((m) => m.layer === 1 && m.unit === i + 1);
       t.set("x", (n.x - r - 8).toFixed(1));
       t.set("y", (n.y + 5).toFixed(1));
     });
+    this.fitTitles(lay);
     this.svg.dispatchEvent(new CustomEvent("placed"));
+  }
+
+  /** CSS px per layout unit: the viewBox is fitted into the box (preserveAspectRatio "meet"). */
+  scaleOf(lay) {
+    return Math.min(this.box.width / lay.width, this.box.height / lay.height) || 1;
+  }
+
+  /**
+   * Place the layer titles under their columns, in a smaller font when a title is wider than a column
+   * (they must not run into each other: "INPUTHIDDEN1…").
+   * @param {import("./layout.js").Layout} lay
+   */
+  fitTitles(lay) {
+    const titles = this.titles.map((t) => t.e);
+    this.titles.forEach((t, i) => {
+      const n = lay.nodes.find((m) => m.layer === i + 1 && !m.bias);
+      t.set("transform", `translate(${n.x.toFixed(1)},${(lay.height - 20).toFixed(1)})`);
+    });
+    for (const e of titles) e.style.fontSize = "";
+    const w = Math.max(...titles.map((e) => e.getBBox().width));
+    const room = lay.colGap - 6;
+    if (w > room && w > 0) {
+      const size = Math.max(6, (parseFloat(getComputedStyle(titles[0]).fontSize) * room) / w);
+      for (const e of titles) e.style.fontSize = `${size.toFixed(1)}px`;
+    }
   }
 
   sizePill(rec) {

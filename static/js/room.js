@@ -6,9 +6,11 @@
 import "./i18n/page.js";
 import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
 import { createController } from "./controller.js";
-import { paintPhaseButtons } from "./controls.js";
+import { paintPhaseButtons, showSize } from "./controls.js";
+import { mountFolds } from "./fold.js";
 import { fmt, fmtCount } from "./format.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/classroom.js";
+import { ready } from "./i18n/index.js";
 import { Inspector } from "./inspector.js";
 import { NetworkView } from "./network-view.js";
 import { mountOutput } from "./output.js";
@@ -17,6 +19,7 @@ import { LiveSocket } from "./socket.js";
 import { mountStage } from "./stage.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
+import { savedSize } from "./textsize.js";
 import { Timeline } from "./timeline.js";
 import { UnitMaps } from "./unit-maps.js";
 
@@ -63,7 +66,7 @@ function mountRoom(code) {
     auth: null, session: null, sizes: [], connection: "connecting", status: "paused", divergence: null,
     metrics: null, step: 0, epoch: 0, frame: null, trace: null, phase: 0, mode: "live", view: "weights",
     source: "probe", sample: 0, unit: "sample", row: 0, selection: null, speed: 1, autoplay: true,
-    large: false, notice: null, closed: false, lang: getLang(), tab: "output", data: null, history: null,
+    size: savedSize(), notice: null, closed: false, lang: getLang(), tab: "output", data: null, history: null,
     showTest: false, discretize: false, maps: true, logLoss: false,
   });
   onLangChange((lang) => store.set({ lang }));
@@ -91,7 +94,8 @@ function mountRoom(code) {
   stage = mountStage({ store, view, inspector, timeline, actions, els });
   mountOutput({ store, actions, maps: new UnitMaps({ box: $("net-box"), view }), root: document });
   mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
-  if (body.dataset.export === "1") syncData(store, code);
+  mountFolds(document);
+  syncData(store, code);
   mountRoomControls(store, actions, socket);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
@@ -114,7 +118,7 @@ function mountRoomControls(store, actions, socket) {
   on("show-live", "click", () => actions.showLive());
   on("notice-close", "click", () => store.set({ notice: null }));
   on("autoplay", "change", (e) => actions.setAutoplay(e.target.checked));
-  on("large", "change", (e) => actions.setLarge(e.target.checked));
+  on("size", "change", (e) => actions.setSize(e.target.value));
   on("speed", "input", (e) => {
     const speed = SPEEDS[Number(e.target.value)];
     e.target.setAttribute("aria-valuetext", `${speed}×`);
@@ -168,7 +172,7 @@ function mountRoomControls(store, actions, socket) {
       $("notice").hidden = !s.notice;
       text("notice-text", s.notice || "");
     }
-    if (has("large")) document.documentElement.classList.toggle("large", s.large);
+    if (has("size")) showSize(s.size, $);
     if (has("session", "lang") && s.session) {
       $("sample").max = String(s.session.n_train - 1);
       text("sample-max", t("room.of", { n: fmtCount(s.session.n_train) }));
@@ -184,8 +188,9 @@ function mountRoomControls(store, actions, socket) {
 
 /**
  * The teacher's data points and metric history (the surface, the maps in the units, the charts from the
- * start) come from the room's public export, GET /api/rooms/{code}/export, when the server has it (the
- * page says so: data-export="1"). Without it the charts start at joining and there is no surface.
+ * start) come from the room's public export, GET /api/rooms/{code}/export, fetched on joining — whether the
+ * teacher plays or not — and again when the teacher's data change. The server's answer decides: when it
+ * has no export for the room, the charts start at joining and there is no surface.
  */
 function syncData(store, code) {
   let key = "";
@@ -231,6 +236,7 @@ function mountFork(store, code) {
 
 // -- boot -------------------------------------------------------------------------------------------------
 useRoomStrings();
+await ready(); // the chosen language's tables (a reload in 简体中文 loads them before the first string)
 bindLangSelect($("lang"));
 applyI18n(document);
 onLangChange(translate);
