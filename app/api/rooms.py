@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
+from starlette.routing import NoMatchFound
 
 from app import wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
@@ -34,14 +35,18 @@ async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: 
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
     room = await rooms.open(session, body.title)
-    url = str(request.url_for("room_page", code=room.code)) if _has_page(request) else f"/room/{room.code}"
+    url = _room_url(request, room.code)
     return wire.JSONResponse(
         {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
     )
 
 
-def _has_page(request: Request) -> bool:
-    return any(getattr(r, "name", None) == "room_page" for r in request.app.routes)
+def _room_url(request: Request, code: str) -> str:
+    # The router knows whether the page is served (FastAPI wraps included routes: never scan app.routes).
+    try:
+        return str(request.url_for("room_page", code=code))
+    except NoMatchFound:
+        return f"/room/{code}"
 
 
 @router.get("/{code}", response_model=RoomOut)

@@ -123,7 +123,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
       const name = f.name ? esc(f.name) : `<i>${t("room.unnamed", { n: i + 1 })}</i>`;
       const acc = f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
       return `<tr data-fork="${esc(f.id)}" data-status="${f.status}">
-        <th scope="row">${name}</th>
+        <th scope="row"${f.name ? ` title="${esc(f.name)}"` : ""}>${name}</th>
         <td class="n">${fmtCount(f.step)}<small>${t("room.epoch_short", { n: fmtCount(f.epoch) })}</small></td>
         <td class="n">${fmt(f.train_loss)}<small>${t("room.test_short", { v: fmt(f.test_loss) })}</small></td>
         <td class="n">${acc}</td>
