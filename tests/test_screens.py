@@ -224,3 +224,178 @@ def test_the_room_page_fits_every_screen(
     finally:
         context.close()
     watch.check()
+
+
+def test_touch_tap_a_unit_to_inspect_it_and_swipe_through_the_phases(browser: Any, live_server: Any) -> None:  # noqa: F811
+    """On a phone: tapping a unit inspects it (the inspector comes into view, with the unit's map enlarged,
+    which a mouse gets by hovering); a sideways swipe on the network moves through a step's phases."""
+    context, pg, watch = open_at(browser, 390, 844, True)
+    try:
+        pg.goto(live_server.url + "/")
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.wait_for_function("document.querySelector('#net').classList.contains('maps')", timeout=10_000)
+        unit = pg.locator("#net .node.unit[data-layer='2'][data-unit='3']")
+        unit.scroll_into_view_if_needed()
+        unit.tap()
+        pg.wait_for_selector("#tab-inspector[aria-selected=true]")
+        assert "a" in pg.inner_text("#inspector-body h3") and pg.is_visible("#inspector-body .values")
+        pg.wait_for_function("!document.querySelector('.unit-zoom').hidden", timeout=5000)
+        pg.wait_for_function("document.getElementById('inspector').getBoundingClientRect().top < innerHeight")
+
+        pg.uncheck("#autoplay")
+        pg.tap("#step")
+        pg.wait_for_function("__bpp.timeline.loaded && __bpp.store.get().mode === 'step'", timeout=10_000)
+        swipe = """dx => {
+          const box = document.getElementById('net-box').getBoundingClientRect();
+          const x = box.left + box.width / 2, y = box.top + box.height / 2;
+          const ev = (type, cx) => new PointerEvent(type, {pointerType: 'touch', pointerId: 7, clientX: cx, clientY: y,
+                                                          bubbles: true, isPrimary: true});
+          const el = document.getElementById('net');
+          el.dispatchEvent(ev('pointerdown', x));
+          el.dispatchEvent(ev('pointerup', x + dx));
+        }"""
+        settled = "__bpp.timeline.p >= 1"  # a phase still animating is finished by a swipe, as by ▸
+        pg.wait_for_function(settled)
+        start = pg.evaluate("__bpp.store.get().phase")
+        pg.evaluate(swipe, -120)
+        pg.wait_for_function(f"__bpp.store.get().phase === {start + 1}")
+        pg.wait_for_function(settled)
+        pg.evaluate(swipe, -120)
+        pg.wait_for_function(f"__bpp.store.get().phase === {start + 2}")
+        pg.evaluate(swipe, 120)
+        pg.wait_for_function(f"__bpp.store.get().phase === {start + 1}")
+        pg.evaluate(swipe, 20)  # too short: a tap, not a swipe
+        pg.wait_for_timeout(100)
+        assert pg.evaluate("__bpp.store.get().phase") == start + 1
+    finally:
+        context.close()
+    watch.check()
+
+
+UNIT_PX = """() => Math.min(...[...document.querySelectorAll('#net .node.unit .shape')]
+  .map((c) => c.getBoundingClientRect().width))"""
+VALUES_SHOWN = """() => [...document.querySelectorAll('#net .node.unit .val')]
+  .every((v) => v.textContent && getComputedStyle(v).display !== 'none' && v.getBoundingClientRect().width > 0)"""
+
+
+def test_large_text_enlarges_the_network_and_never_shrinks_it(browser: Any, live_server: Any) -> None:  # noqa: F811
+    """At 1280×800 (a Chromebook) Large text makes the units larger, with their numbers, as it makes the text
+    larger (it once shrank them from 44 to 24 px and hid the numbers); Projector larger still."""
+    context, pg, watch = open_at(browser, 1280, 800, False)
+    try:
+        pg.goto(live_server.url + "/")
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.wait_for_function("document.querySelectorAll('#net .node.unit .val').length > 0")
+        at_size(pg, "normal")
+        sizes = {}
+        for size in ("normal", "large", "projector"):
+            at_size(pg, size)
+            sizes[size] = (pg.evaluate(UNIT_PX), pg.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
+            assert pg.evaluate(VALUES_SHOWN), f"{size}: units without their numbers"
+        assert sizes["large"][1] > sizes["normal"][1] and sizes["projector"][1] > sizes["large"][1]
+        assert sizes["large"][0] >= 1.1 * sizes["normal"][0], sizes
+        assert sizes["projector"][0] >= sizes["large"][0], sizes
+        pg.reload()
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        assert pg.input_value("#size") == "projector", "the text size is remembered"
+        at_size(pg, "normal")
+    finally:
+        context.close()
+    watch.check()
+
+
+def test_links_can_be_reached_with_the_keyboard(browser: Any, live_server: Any) -> None:  # noqa: F811
+    """Tab reaches the units, then the weights; Enter on a weight inspects it."""
+    context, pg, watch = open_at(browser, 1366, 768, False)
+    try:
+        pg.goto(live_server.url + "/")
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.wait_for_function("document.querySelectorAll('#net .hit').length > 0")
+        order = pg.evaluate(
+            "[...document.querySelectorAll('#net [tabindex]')].map(e => e.matches('[data-hit]') ? 'link' : 'unit')"
+        )
+        assert "link" in order and order.index("link") > order.index("unit"), "units come first, then weights"
+        assert order[order.index("link") :] == ["link"] * order.count("link")
+        last_unit = pg.locator("#net .node").last
+        last_unit.focus()
+        pg.keyboard.press("Tab")
+        focused = pg.evaluate("document.activeElement.dataset.hit || null")
+        assert focused, "after the last unit, Tab goes to a weight"
+        pg.keyboard.press("Enter")
+        layer, row, col = (int(v) for v in focused.split(":"))
+        pg.wait_for_function(
+            f"(s => s && s.kind === 'link' && s.layer === {layer} && s.row === {row} && s.col === {col})"
+            "(__bpp.store.get().selection)"
+        )
+        assert pg.evaluate("__bpp.store.get().tab") == "inspector"
+    finally:
+        context.close()
+    watch.check()
+
+
+# Words of Latin letters the page shows in 简体中文 that are not notation or names: text, titles, labels.
+ENGLISH_LEFT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || p.closest('script, style, option, title, #room-title, [data-user]')) continue;
+    out.push(n.textContent);
+  }
+  for (const e of document.querySelectorAll('[title], [aria-label], [placeholder]')) {
+    if (e.closest('#room-title')) continue;
+    for (const a of ['title', 'aria-label', 'placeholder']) if (e.hasAttribute(a)) out.push(e.getAttribute(a));
+  }
+  return out;
+}"""
+# notation, function and file-format names, the product's name, a language's own name, keys, the code example
+ALLOWED = {
+    "backprop", "playground", "english", "tanh", "sigmoid", "softmax", "relu", "leaky_relu", "linear", "mse",
+    "csv", "json", "sin", "xor", "abcd", "efgh", "sgd", "adam", "momentum", "xavier", "he", "uniform", "zeros",
+    "constant", "language", "none", "cross_entropy", "cross", "entropy", "lecture", "tab", "enter",
+}  # fmt: skip
+
+
+def english_words(pg: Any) -> set[str]:
+    """The English words on the page (minus the allowed names)."""
+    import re
+
+    words = set()
+    for text in pg.evaluate(ENGLISH_LEFT):
+        text = re.sub(r"[A-Z0-9]{4}-[A-Z0-9]{4}", "", text)  # a room's join code
+        words |= {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)}
+    return words - ALLOWED
+
+
+def test_the_chosen_language_applies_to_every_string_after_a_reload(
+    browser: Any,  # noqa: F811
+    live_server: Any,
+    paused_room: str,
+) -> None:
+    """简体中文, chosen on the playground and the page reloaded: no English string is left on the playground
+    (the Play button once stayed "▶ Play"), on the room page (~25 strings once did) or its join box."""
+    context, pg, watch = open_at(browser, 1366, 768, False)
+    try:
+        pg.goto(live_server.url + "/")
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.select_option("#lang", "zh")
+        pg.wait_for_function("document.documentElement.lang === 'zh-Hans'")  # switched (and remembered)
+        pg.reload()
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.wait_for_function("document.querySelectorAll('#net .col-title').length > 0")
+        assert pg.inner_text("#play") == "▶ 运行"
+        assert not english_words(pg), f"English on the playground: {sorted(english_words(pg))}"
+
+        pg.goto(f"{live_server.url}/room/{paused_room}")
+        pg.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        pg.wait_for_function("document.querySelectorAll('#net .col-title').length > 0")
+        pg.wait_for_function("!document.getElementById('out-surface').hidden", timeout=10_000)
+        assert "隐藏层" in (pg.text_content("#net") or "")
+        assert not english_words(pg), f"English on the room page: {sorted(english_words(pg))}"
+
+        pg.goto(f"{live_server.url}/room/ZZZZ-ZZZZ")
+        pg.wait_for_selector("#join-unknown:not([hidden])")
+        assert not english_words(pg), f"English in the join box: {sorted(english_words(pg))}"
+    finally:
+        context.close()
+    watch.check()

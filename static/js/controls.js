@@ -7,6 +7,7 @@ import { t } from "./i18n/index.js";
 import { applySize } from "./textsize.js";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
+const CONFIRM_MS = 4000;
 
 /**
  * Bind the page's controls to actions and keep them in step with the store.
@@ -41,11 +42,25 @@ export function mountControls({ store, actions, root }) {
   root.querySelectorAll("input[name=unit]").forEach((r) => r.addEventListener("change", () => actions.setUnit(r.value)));
   root.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", () => actions.setSource(r.value)));
 
+  // "R" on a run that has trained asks first: a second R within a few seconds resets (a stray key must not
+  // throw away a long run; the Reset button, pressed on purpose, resets at once).
+  let armed = -Infinity;
+  const resetKey = () => {
+    const { step } = store.get();
+    if (step > 0 && performance.now() - armed > CONFIRM_MS) {
+      armed = performance.now();
+      store.set({ notice: t("bar.reset_confirm", { step: fmtCount(step) }) });
+      return;
+    }
+    armed = -Infinity;
+    if (step > 0) store.set({ notice: null });
+    actions.reset();
+  };
   root.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
     const native = nativeKeys(e.target);
     if (native === "all" || native.includes(e.key)) return;
-    const act = { " ": actions.toggle, ArrowRight: actions.next, ArrowLeft: actions.prev, r: actions.reset, R: actions.reset };
+    const act = { " ": actions.toggle, ArrowRight: actions.next, ArrowLeft: actions.prev, r: resetKey, R: resetKey };
     if (act[e.key]) {
       e.preventDefault();
       act[e.key]();

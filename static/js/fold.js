@@ -24,3 +24,19 @@ export function setFolded(section, folded) {
   const button = section.querySelector(":scope > .fold-head button.fold");
   if (button) button.setAttribute("aria-expanded", String(!folded));
 }
+
+/**
+ * After a tap on the network in the one-column layout, bring the panel that answers it (the inspector)
+ * into view: unfold its section and scroll to it. Elsewhere the panel is already on screen beside it.
+ * @param {HTMLElement} panel
+ */
+export function reveal(panel) {
+  const section = panel.closest(".side");
+  const stage = panel.ownerDocument.getElementById("stage");
+  if (!section || !stage) return;
+  const oneColumn = section.getBoundingClientRect().top >= stage.getBoundingClientRect().bottom - 1;
+  if (!oneColumn) return;
+  setFolded(section, false);
+  const r = panel.getBoundingClientRect();
+  if (r.top < 0 || r.top > innerHeight * 0.6) panel.scrollIntoView({ behavior: "smooth", block: "start" });
+}

@@ -13,8 +13,9 @@ import { mountOutput } from "./output.js";
 import { mountPanel } from "./panel.js";
 import { configFromUrl } from "./session.js";
 import { LiveSocket } from "./socket.js";
+import { onSwipe } from "./swipe.js";
 import { mountStage } from "./stage.js";
-import { mountFolds } from "./fold.js";
+import { mountFolds, reveal } from "./fold.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
 import { savedSize } from "./textsize.js";
@@ -79,7 +80,14 @@ const actions = addConfigActions({
   socket,
   actions: createController({ store, socket, timeline, storage: sessionStorage, url }),
 });
-const view = new NetworkView($("net"), { onSelect: actions.select });
+// A unit or a link tapped or clicked: the inspector shows it (and comes into view on a phone).
+const view = new NetworkView($("net"), {
+  onSelect: (sel) => {
+    actions.select(sel);
+    reveal($("inspector"));
+  },
+});
+onSwipe($("net-box"), { onLeft: () => actions.next(), onRight: () => actions.prev() });
 const inspector = new LazyInspector($("inspector-body"), { onSelect: actions.select, onSetWeight: actions.setWeight });
 stage = mountStage({
   store,

@@ -4,6 +4,7 @@
 
 import { NARROW, layoutNetwork, linkKey, nodeKey } from "./layout.js";
 import { buildNetwork, el } from "./network-dom.js";
+import { cssPerUnit, fitTitles, textScale } from "./network-fit.js";
 
 /** A stroke width to the nearest quarter pixel, an opacity to the nearest 0.05 (as attribute strings). */
 const quarter = (w) => String(Math.round(w * 4) / 4);
@@ -27,7 +28,7 @@ export class NetworkView {
     this.layout = null;
     svg.addEventListener("click", (ev) => this.click(ev));
     svg.addEventListener("keydown", (ev) => {
-      if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-unit]")) {
+      if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-unit], [data-hit]")) {
         ev.preventDefault();
         ev.stopPropagation();
         this.click(ev);
@@ -74,18 +75,12 @@ export class NetworkView {
     this.place();
   }
 
-  /** How much larger than 15 px the page's text is now (Large text, Projector, very wide screens). */
-  textScale() {
-    const px = parseFloat(getComputedStyle(this.svg.ownerDocument.documentElement).fontSize);
-    return Number.isFinite(px) && px > 0 ? px / 15 : 1;
-  }
-
   place() {
     if (!this.sizes.length) return;
     // The drawing is scaled with the page's text (so Large text enlarges it and never shrinks it); a big
     // box also draws everything larger, up to 1.45×.
     const fit = Math.min(1.45, Math.max(1, Math.min(this.box.width / 1000, this.box.height / 560)));
-    const zoom = Math.max(fit, this.textScale());
+    const zoom = Math.max(fit, textScale(this.svg.ownerDocument));
     const box = { width: this.box.width / zoom, height: this.box.height / zoom };
     // A narrow drawing leaves the input names only the room they need.
     const names = this.inputNames.map((n) => (n.e.textContent || "").length);
@@ -99,7 +94,7 @@ export class NetworkView {
     this.svg.classList.toggle("narrow", lay.narrow);
     this.svg.style.setProperty("--r", `${r}px`);
     // A finger needs ~44 CSS px: each unit has a transparent disc at least that wide to tap.
-    const tapR = Math.max(r, 22 / this.scaleOf(lay)).toFixed(1);
+    const tapR = Math.max(r, 22 / cssPerUnit(this.box, lay)).toFixed(1);
     for (const n of lay.nodes) {
       const rec = this.nodes.get(n.key);
       rec.g.set("transform", `translate(${n.x.toFixed(1)},${n.y.toFixed(1)})`);
@@ -126,7 +121,8 @@ export class NetworkView {
     for (const p of lay.links) {
       const rec = this.links.get(p.key);
       rec.pos = p;
-      for (const c of [rec.line, rec.flow, rec.hit]) {
+      for (const c of [rec.line, rec.flow, rec.hit, rec.focus]) {
+        if (!c) continue;
         c.set("x1", p.x1.toFixed(1));
         c.set("y1", p.y1.toFixed(1));
         c.set("x2", p.x2.toFixed(1));
@@ -138,33 +134,8 @@ export class NetworkView {
       t.set("x", (n.x - r - 8).toFixed(1));
       t.set("y", (n.y + 5).toFixed(1));
     });
-    this.fitTitles(lay);
+    fitTitles(this.titles, lay);
     this.svg.dispatchEvent(new CustomEvent("placed"));
-  }
-
-  /** CSS px per layout unit: the viewBox is fitted into the box (preserveAspectRatio "meet"). */
-  scaleOf(lay) {
-    return Math.min(this.box.width / lay.width, this.box.height / lay.height) || 1;
-  }
-
-  /**
-   * Place the layer titles under their columns, in a smaller font when a title is wider than a column
-   * (they must not run into each other: "INPUTHIDDEN1…").
-   * @param {import("./layout.js").Layout} lay
-   */
-  fitTitles(lay) {
-    const titles = this.titles.map((t) => t.e);
-    this.titles.forEach((t, i) => {
-      const n = lay.nodes.find((m) => m.layer === i + 1 && !m.bias);
-      t.set("transform", `translate(${n.x.toFixed(1)},${(lay.height - 20).toFixed(1)})`);
-    });
-    for (const e of titles) e.style.fontSize = "";
-    const w = Math.max(...titles.map((e) => e.getBBox().width));
-    const room = lay.colGap - 6;
-    if (w > room && w > 0) {
-      const size = Math.max(6, (parseFloat(getComputedStyle(titles[0]).fontSize) * room) / w);
-      for (const e of titles) e.style.fontSize = `${size.toFixed(1)}px`;
-    }
   }
 
   sizePill(rec) {

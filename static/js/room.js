@@ -7,7 +7,7 @@ import "./i18n/page.js";
 import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
 import { createController } from "./controller.js";
 import { paintPhaseButtons, showSize } from "./controls.js";
-import { mountFolds } from "./fold.js";
+import { mountFolds, reveal } from "./fold.js";
 import { fmt, fmtCount } from "./format.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/classroom.js";
 import { ready } from "./i18n/index.js";
@@ -16,6 +16,7 @@ import { NetworkView } from "./network-view.js";
 import { mountOutput } from "./output.js";
 import { plotData } from "./plot-data.js";
 import { LiveSocket } from "./socket.js";
+import { onSwipe } from "./swipe.js";
 import { mountStage } from "./stage.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
@@ -88,7 +89,13 @@ function mountRoom(code) {
     setTab: (tab) => store.set({ tab }),
     setView2: (patch) => store.set(patch),
   };
-  const view = new NetworkView($("net"), { onSelect: actions.select });
+  const view = new NetworkView($("net"), {
+    onSelect: (sel) => {
+      actions.select(sel);
+      reveal($("inspector"));
+    },
+  });
+  onSwipe($("net-box"), { onLeft: () => actions.nextPhase(), onRight: () => actions.prev() });
   const inspector = new Inspector($("inspector-body"), { onSelect: actions.select, onSetWeight() {} });
   const els = { svg: $("net"), box: $("net-box"), caption: $("caption"), legend: $("legend"), phases: $("phases") };
   stage = mountStage({ store, view, inspector, timeline, actions, els });

@@ -126,7 +126,7 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
   }
 
   function inspectorData(s) {
-    if (s.mode === "step" && s.trace) return fromTrace(s.trace, s.row);
+    if (s.mode === "step" && s.trace) return fromTrace(s.trace, s.row, s.phase);
     return s.frame ? fromFrame(s.frame, s.session.config) : null;
   }
 
@@ -169,7 +169,7 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
     if (s.mode === "step" && has("row", "mode", "sizes", "lang")) renderStep(timeline.index, timeline.p);
     if (has("trace", "phase", "row", "mode", "status", "lang")) renderPhases(s);
     if (has("selection", "sizes")) view.select(s.selection);
-    if (has("selection", "trace", "row", "mode", "session", "lang")) renderInspector(s);
+    if (has("selection", "trace", "row", "mode", "session", "lang", "phase")) renderInspector(s);
     else if (has("frame") && s.selection && s.mode === "live") {
       clearTimeout(inspectTimer);
       const wait = INSPECT_EVERY_MS - (performance.now() - lastInspect);

@@ -1,8 +1,9 @@
 // The classroom's strings (SPEC §6): the teacher's panel on the main page (classroom.js) and the room
-// page (room.js, templates/room.html), registered with the page's i18n through extend(). Importing t
-// from here makes sure the table is in before the first string is asked for.
+// page (room.js, templates/room.html), registered with the page's i18n through extend() (English) and
+// lazy() (简体中文, i18n/classroom-zh.js: loaded by ready() when chosen). Importing t from here makes sure
+// the table is registered before the page awaits ready().
 
-import { extend } from "./index.js";
+import { extend, lazy } from "./index.js";
 
 export { applyI18n, bindLangSelect, getLang, onLangChange, t } from "./index.js";
 
@@ -50,6 +51,7 @@ const en = {
   "room.status.diverged": "diverged",
   // the room page
   "room.skip": "Skip to the content",
+  "room.home_title": "Backprop Playground: your own session",
   "room.r_step": "step",
   "room.r_epoch": "epoch",
   "room.r_train": "train loss",
@@ -101,100 +103,8 @@ const en = {
   "room.conn_closed": "closed",
 };
 
-const zh = {
-  "room.heading": "课堂",
-  "room.intro": "把这次训练实时展示给全班：学生用房间码打开房间页面，观看每一步，并可一键复制成自己的会话。",
-  "room.title_label": "标题",
-  "room.title_placeholder": "可选，例如：第 4 讲：XOR",
-  "room.open": "开设房间",
-  "room.open_failed": "无法开设房间：{why}",
-  "room.join_code": "房间码",
-  "room.code_aria": "房间码 {code}",
-  "room.copy": "复制链接",
-  "room.copied": "已复制 ✓",
-  "room.copy_manual": "已选中：请按 Ctrl+C",
-  "room.projector": "投影视图",
-  "room.projector_how": "打开 {where} 并输入房间码：",
-  "room.projector_close": "关闭 (Esc)",
-  "room.forked_count": "已有 {n} 人复制",
-  "room.close": "关闭房间",
-  "room.close_confirm": "为所有人关闭这个房间？",
-  "room.close_yes": "关闭",
-  "room.close_no": "保持开放",
-  "room.close_failed": "无法关闭房间：{why}",
-  "room.closed": "房间 {code} 已关闭。学生复制的会话仍然保留。",
-  "room.gone": "房间 {code} 已不再开放。",
-  "room.not_teacher": "此标签页不再持有房间 {code} 的教师令牌。",
-  "room.session_gone": "房间 {code} 所展示的会话已结束，房间随之关闭。",
-  "room.poll_failed": "无法刷新班级列表，正在重试…",
-  "room.unreachable": "无法连接服务器（{why}）",
-  "room.class": "班级 · {n} 个副本",
-  "room.no_forks": "还没有人复制这次训练。副本会显示在这里，每 2 秒刷新一次。",
-  "room.unnamed": "学生 {n}",
-  "room.epoch_short": "第 {n} 轮",
-  "room.test_short": "测试 {v}",
-  "room.col.name": "姓名",
-  "room.col.step": "步数",
-  "room.col.loss": "损失",
-  "room.col.acc": "准确率",
-  "room.col.acc_short": "准确率",
-  "room.col.status": "状态",
-  "room.status.playing": "训练中",
-  "room.status.paused": "已暂停",
-  "room.status.diverged": "已发散",
-  "room.skip": "跳到内容",
-  "room.r_step": "步数",
-  "room.r_epoch": "轮次",
-  "room.r_train": "训练损失",
-  "room.r_test": "测试损失",
-  "room.views_legend": "教师训练时图中显示的内容",
-  "room.language": "语言",
-  "room.code_title": "房间码",
-  "room.join_heading": "加入课堂",
-  "room.join_label": "老师展示的房间码",
-  "room.join": "加入",
-  "room.join_help": "八个字母和数字；大小写均可，连字符可有可无。",
-  "room.bad_code": "房间码由八个字母和数字组成，例如 ABCD-EFGH。",
-  "room.unknown": "没有开放的房间 {code}。请检查房间码，或询问老师房间是否仍然开放。",
-  "room.unknown_plain": "没有使用该房间码的开放房间。",
-  "room.join_other": "加入其他房间",
-  "room.open_playground": "打开 Playground",
-  "room.closed_banner": "老师已关闭这个房间。下方是最后显示的网络；从它复制的会话仍然保留。",
-  "room.read_only": "只读",
-  "room.read_only_title": "老师的训练：复制后即可自己操作",
-  "room.stage_aria": "老师的网络",
-  "room.sample": "样本",
-  "room.of": "共 {n} 个",
-  "room.trace": "追踪",
-  "room.trace_title": "在老师当前的权重下，这个样本的前向和反向传播",
-  "room.prev": "上一阶段 (←)",
-  "room.next": "下一阶段 (→)",
-  "room.replay": "重新播放各阶段",
-  "room.speed": "速度",
-  "room.autoplay": "自动播放",
-  "room.live": "实时",
-  "room.live_title": "显示最新的训练帧，而不是这次追踪",
-  "room.inspector": "检查器",
-  "room.fork_heading": "你自己的副本",
-  "room.fork_why": "把老师此刻的网络——相同的数据、设置和权重——复制成你自己的会话：训练、单步执行、随意修改。",
-  "room.fork_name": "你的名字（可选；老师能看到）",
-  "room.fork": "复制这个网络",
-  "room.forking": "正在复制…",
-  "room.forked": "已复制：正在打开你自己的会话…",
-  "room.fork_failed": "无法复制：{why}",
-  "room.teacher_playing": "▶ 训练中",
-  "room.teacher_paused": "❚❚ 已暂停",
-  "room.teacher_diverged": "⚠ 已发散",
-  "room.teacher_closed": "房间已关闭",
-  "room.teacher_title": "老师的训练",
-  "room.conn_connecting": "连接中…",
-  "room.conn_live": "实时",
-  "room.conn_reconnecting": "重新连接中…",
-  "room.conn_offline": "离线",
-  "room.conn_closed": "已关闭",
-};
-
-extend({ en, zh });
+extend({ en });
+lazy("zh", async () => ({ zh: (await import("./classroom-zh.js")).zh }));
 
 /** The room page's own words for strings the main page's modules show (the stage's captions): a student
  * watches and traces, and cannot step. Registered by room.js only, over the page's table. */
@@ -209,7 +119,9 @@ const roomOnly = {
   },
 };
 
-/** Use the room page's captions (room.js). */
+/** Use the room page's captions (room.js), over the page's own, now and after the page's 简体中文 tables load
+ * (loaders run in the order they were registered: this one last). */
 export function useRoomStrings() {
   extend(roomOnly);
+  lazy("zh", async () => ({ zh: roomOnly.zh }));
 }
