@@ -8,10 +8,11 @@ import { mountControls } from "./controls.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
 import { LazyInspector } from "./inspector-lazy.js";
 import { mountLessons } from "./lessons.js";
+import { mountOffline } from "./offline.js";
 import { NetworkView } from "./network-view.js";
 import { mountOutput } from "./output.js";
 import { mountPanel } from "./panel.js";
-import { configFromUrl } from "./session.js";
+import { configFromUrl, forkedFrom } from "./session.js";
 import { LiveSocket } from "./socket.js";
 import { onSwipe } from "./swipe.js";
 import { mountStage } from "./stage.js";
@@ -110,9 +111,24 @@ $("gradcheck-run").addEventListener("click", async () => {
 mountLessons({ store, actions, view, box: $("lesson"), note: $("scenario-note") });
 mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
 mountFolds(document);
+mountOffline({
+  store,
+  banner: $("offline"),
+  parts: [document.querySelector(".transport"), $("controls"), $("step"), $("random-sample"), $("sample-wrap"), $("gradcheck-run"), $("banner-reset")],
+});
 
 // A debug hook for tests and the curious: the store, the socket and the actions.
 window.__bpp = { store, socket, actions, timeline };
 
 actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
 mountClassroom({ store, root: document.getElementById("classroom") });
+
+// A fork made in a room: a way back to the room (the fork stays this tab's session).
+const room = forkedFrom(sessionStorage);
+const paintBack = () => {
+  const back = $("back-room");
+  back.hidden = !forkedFrom(sessionStorage);
+  if (room) [back.href, back.textContent] = [`/room/${encodeURIComponent(room)}`, t("room.back", { code: room })];
+};
+store.subscribe((s, changed) => (changed.has("auth") || changed.has("lang")) && paintBack());
+paintBack();

@@ -13,6 +13,7 @@ import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } f
 import { ready } from "./i18n/index.js";
 import { Inspector } from "./inspector.js";
 import { NetworkView } from "./network-view.js";
+import { mountOffline } from "./offline.js";
 import { mountOutput } from "./output.js";
 import { plotData } from "./plot-data.js";
 import { LiveSocket } from "./socket.js";
@@ -102,6 +103,7 @@ function mountRoom(code) {
   mountOutput({ store, actions, maps: new UnitMaps({ box: $("net-box"), view }), root: document });
   mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
   mountFolds(document);
+  mountOffline({ store, banner: $("offline"), parts: [$("trace"), $("sample"), $("fork-form")] });
   syncData(store, code);
   mountRoomControls(store, actions, socket);
   mountFork(store, code);
@@ -115,7 +117,7 @@ function mountRoomControls(store, actions, socket) {
     const n = store.get().session ? store.get().session.n_train : 1;
     const sample = Math.max(0, Math.min(n - 1, Math.round(Number($("sample").value)) || 0));
     store.set({ sample });
-    socket.send({ type: "trace", sample });
+    actions.send({ type: "trace", sample });
   };
   on("trace", "click", traceSample);
   on("sample", "keydown", (e) => e.key === "Enter" && traceSample());
@@ -230,7 +232,9 @@ function mountFork(store, code) {
     try {
       const s = await roomCall("POST", `/${code}/fork`, { body: name ? { name } : {} });
       // The record session.js keeps: the main page at "/" (no ?config=) resumes it instead of starting one.
-      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ id: s.id, token: s.token, config: s.config, query: "" }));
+      // `room`: the main page links back here ("← Room ABCD-EFGH").
+      const record = { id: s.id, token: s.token, config: s.config, query: "", room: code };
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify(record));
       msg.textContent = t("room.forked");
       location.assign("/");
     } catch (err) {

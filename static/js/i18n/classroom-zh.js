@@ -81,6 +81,7 @@ export const zh = {
   "room.fork_name": "你的名字（可选；老师能看到）",
   "room.fork": "复制这个网络",
   "room.forking": "正在复制…",
+  "room.back": "← 返回房间 {code}",
   "room.forked": "已复制：正在打开你自己的会话…",
   "room.fork_failed": "无法复制：{why}",
   "room.teacher_playing": "▶ 训练中",

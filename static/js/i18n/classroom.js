@@ -90,6 +90,7 @@ const en = {
   "room.fork": "Fork this network",
   "room.forking": "Forking…",
   "room.forked": "Forked: opening your own session…",
+  "room.back": "← Back to room {code}",
   "room.fork_failed": "Could not fork: {why}",
   "room.teacher_playing": "▶ training",
   "room.teacher_paused": "❚❚ paused",
