@@ -164,3 +164,32 @@ def test_the_three_charts_end_at_the_same_step(page: Any, live_server: Any) -> N
     ends = """() => [...document.querySelectorAll('#chart-loss, #chart-acc, #chart-grad')]
       .map((c) => c.querySelector('.chart-ticks .x1')?.textContent)"""
     page.wait_for_function(f"(({ends})()).every((x, _, a) => x && x === a[0])", timeout=5000)
+
+
+def test_a_late_joiner_sees_the_whole_history_while_the_teacher_plays(
+    page: Any,  # noqa: F811
+    browser: Any,  # noqa: F811
+    live_server: Any,
+) -> None:
+    """A student joins a room whose teacher has trained 300 steps and is playing: the surface is drawn and the
+    charts start at the run's beginning, not at the join step (they come from the room's export)."""
+    base = live_server.url
+    auth = open_page(page, base)
+    page.click("#classroom button[type=submit]")
+    code = page.locator("#classroom [data-testid=room-code]").inner_text(timeout=5000).strip()
+    call(base, auth, "POST", "/train", {"steps": 300})
+    page.wait_for_function("__bpp.store.get().step >= 300", timeout=10_000)
+    page.click("#play")
+    page.wait_for_selector("body[data-status=playing]")
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    student = context.new_page()
+    try:
+        student.goto(f"{base}/room/{code}")
+        student.wait_for_selector("#teacher-status[data-status=playing]", timeout=10_000)
+        student.wait_for_selector("#out-surface:not([hidden])", timeout=10_000)
+        student.wait_for_function("document.querySelector('#chart-loss .chart-ticks .x0')", timeout=10_000)
+        first = int(re.sub(r"\D", "", student.inner_text("#chart-loss .chart-ticks .x0")))
+        assert first < 300, f"the loss chart starts at step {first}, the join step"
+    finally:
+        context.close()
+        page.click("#play")

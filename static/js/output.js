@@ -168,6 +168,8 @@ export function mountOutput({ store, actions, maps, root }) {
     if (has("history") && s.history) {
       charts.forEach((c) => c.clear());
       for (const m of s.history) pushMetrics(m);
+      // The run's metrics now, when the history (saved per log interval) ends before them.
+      pushMetrics(s.metrics);
     }
     if (has("showTest", "discretize")) surface.setOptions({ showTest: s.showTest, discretize: s.discretize });
     if (has("logLoss")) loss.setLog(s.logLoss);
