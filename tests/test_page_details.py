@@ -73,6 +73,7 @@ def test_an_outage_is_noticed_and_no_action_is_lost_silently(page: Any, tmp_path
         text = page.inner_text("#notice-text")
         assert "step 0" in text and "step 30" in text, text
     finally:
+        page.evaluate("__bpp.socket.close()")  # no reconnection attempts once the test is over
         server.stop()
     # The browser logs each refused reconnection attempt during the outage: those are the outage, not a fault.
     page.watch.errors[:] = [e for e in page.watch.errors if "ERR_CONNECTION_REFUSED" not in e]

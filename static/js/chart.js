@@ -64,6 +64,19 @@ export class LineChart {
     this.legend.querySelectorAll(".key > span").forEach((el, i) => (el.innerHTML = labels[i] ?? ""));
   }
 
+  /**
+   * Forget the points from step x on (the run went back to x: a reset, a restart from a checkpoint, or a
+   * frame older than the history just loaded), so that x's new point replaces them.
+   * @param {number} x
+   */
+  truncate(x) {
+    const n = this.xs.findIndex((v) => v >= x);
+    if (n < 0) return;
+    this.xs.length = n;
+    for (const ys of this.ys) ys.length = n;
+    this.dirty = true;
+  }
+
   /** Forget every point. */
   clear() {
     this.xs = [];

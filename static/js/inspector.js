@@ -6,6 +6,9 @@ import { t } from "./i18n/index.js";
 import { math, mathD, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
 import { activationOf, derivative, outputRule } from "./trace.js";
 import { allTerms, gradientHtml, updateHtml } from "./inspector-link.js";
+import { useSheet } from "./style.js";
+
+useSheet("explain");
 
 const MAX_TERMS = 12;
 const paren = (...x) => row(mo("("), ...x, mo(")"));

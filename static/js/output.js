@@ -70,7 +70,7 @@ export function mountOutput({ store, actions, maps, root }) {
 
   function pushMetrics(m, norms, normStep) {
     if (!m) return;
-    if (m.step < loss.lastX) charts.forEach((c) => c.clear());
+    if (m.step < loss.lastX) charts.forEach((c) => c.truncate(m.step));
     if (m.step > loss.lastX || loss.lastX < 0) {
       loss.push(m.step, [m.train_loss, m.test_loss, m.regularization > 0 ? m.regularization : NaN]);
       acc.push(m.step, [m.train_accuracy, m.test_accuracy]);
@@ -169,7 +169,7 @@ export function mountOutput({ store, actions, maps, root }) {
       charts.forEach((c) => c.clear());
       for (const m of s.history) pushMetrics(m);
       // The run's metrics now, when the history (saved per log interval) ends before them.
-      pushMetrics(s.metrics);
+      if (s.metrics && s.metrics.step > loss.lastX) pushMetrics(s.metrics);
     }
     if (has("showTest", "discretize")) surface.setOptions({ showTest: s.showTest, discretize: s.discretize });
     if (has("logLoss")) loss.setLog(s.logLoss);

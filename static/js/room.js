@@ -9,7 +9,7 @@ import { createController } from "./controller.js";
 import { paintPhaseButtons, showSize } from "./controls.js";
 import { mountFolds, reveal } from "./fold.js";
 import { fmt, fmtCount } from "./format.js";
-import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/classroom.js";
+import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
 import { ready } from "./i18n/index.js";
 import { Inspector } from "./inspector.js";
 import { NetworkView } from "./network-view.js";
