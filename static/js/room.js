@@ -4,7 +4,7 @@
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
+import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
 import { createController } from "./controller.js";
 import { paintPhaseButtons, showSize } from "./controls.js";
 import { mountFolds, reveal } from "./fold.js";
@@ -78,7 +78,7 @@ function mountRoom(code) {
   // closed (or its teacher's session ended). Nothing to resume.
   socket.addEventListener("gone", (e) => {
     e.stopImmediatePropagation();
-    store.set({ closed: true, connection: "offline" });
+    store.set({ closed: /expired/.test(e.detail.reason || "") ? "expired" : true, connection: "offline" });
   });
   let stage = null;
   const timeline = new Timeline({
@@ -104,7 +104,7 @@ function mountRoom(code) {
   mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
   mountFolds(document);
   mountOffline({ store, banner: $("offline"), parts: [$("trace"), $("sample"), $("fork-form")] });
-  syncData(store, code);
+  if (body.dataset.export !== "0") syncData(store, code);
   mountRoomControls(store, actions, socket);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
@@ -172,7 +172,7 @@ function mountRoomControls(store, actions, socket) {
     }
     if (has("closed", "lang") && s.closed) {
       $("room-closed").hidden = false;
-      text("room-closed-text", t("room.closed_banner"));
+      text("room-closed-text", t(s.closed === "expired" ? "room.expired_banner" : "room.closed_banner"));
       body.dataset.roomState = "closed";
       $("fork").disabled = true;
       $("trace").disabled = true;
@@ -198,8 +198,8 @@ function mountRoomControls(store, actions, socket) {
 /**
  * The teacher's data points and metric history (the surface, the maps in the units, the charts from the
  * start) come from the room's public export, GET /api/rooms/{code}/export, fetched on joining — whether the
- * teacher plays or not — and again when the teacher's data change. The server's answer decides: when it
- * has no export for the room, the charts start at joining and there is no surface.
+ * teacher plays or not — and again when the teacher's data change, unless the page says the server has no
+ * such route (data-export="0"). The answer decides: without one the charts start at joining, no surface.
  */
 function syncData(store, code) {
   let key = "";

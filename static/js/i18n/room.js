@@ -26,6 +26,7 @@ extend({
     "room.join_other": "Join another room",
     "room.open_playground": "Open the playground",
     "room.closed_banner": "The teacher closed this room. The network below is the last one shown; forks made from it live on.",
+    "room.expired_banner": "This room has ended: the teacher's session was left unused for too long. The network below is the last one shown; forks made from it live on.",
     "room.read_only": "Read-only",
     "room.read_only_title": "The teacher's run: fork it to drive your own",
     "room.stage_aria": "The teacher's network",
