@@ -113,7 +113,14 @@ async def test_the_memory_budget_refuses_before_allocating_and_deleting_gives_th
 async def test_reads_do_not_queue_behind_heavy_calls_and_one_client_runs_one():
     # One engine thread, and a gradcheck that may take all of BPP_MAX_CALL_SECONDS: while it holds the only
     # engine thread, another client's reads (its session, its weights, its export, a room) still answer.
-    env = {"BPP_WORKERS": "1", "BPP_MAX_CALL_SECONDS": "5", "BPP_GRADCHECK_MAX_WORK": "1e15"}
+    # The weight cap is above the network's 37,440 weights (minutes of work on any machine), so the call can
+    # only end by its time bound, however fast the machine.
+    env = {
+        "BPP_WORKERS": "1",
+        "BPP_MAX_CALL_SECONDS": "8",
+        "BPP_GRADCHECK_MAX_WORK": "1e15",
+        "BPP_MAX_GRADCHECK_WEIGHTS": "100000",
+    }
     async with server_with(**env) as server, student(server, 0) as hostile, student(server, 1) as other:
         url, auth = await new_session(hostile, {"dataset": big_data(600), **BIG_NETWORK})
         mine, mine_auth = await new_session(other, {"dataset": {"name": "circle", "samples": 200}})
