@@ -10,9 +10,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
-from app.api import errors, live, meta, pages, rooms, sessions
+from app.api import errors, live, meta, openapi, pages, rooms, sessions
 from app.api.deps import RateLimits
 from app.api.limits import BodyLimit
 from app.live import LiveHub
@@ -27,12 +28,6 @@ STATIC = ROOT / "static"
 EXPIRY_PERIOD_S = 30.0
 CHECKPOINT_PERIOD_S = 3.0
 log = logging.getLogger("backprop_playground")
-
-DESCRIPTION = """A visual backpropagation playground: a NumPy training engine for fully-connected networks that
-shows every activation, error term δ, gradient and update, in the notation of the classic backprop course.
-
-Every session call needs the session's token as `Authorization: Bearer <token>` (it comes with the new
-session). Errors are JSON with a human-readable `detail` naming the field."""
 
 
 async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
@@ -75,10 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN
+    app = FastAPIOffline(
         title="Backprop Playground",
         version=__version__,
-        description=DESCRIPTION,
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )
@@ -89,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = LiveHub(app.state.store, settings)
     app.state.rates = RateLimits(settings)
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(meta.router)
     app.include_router(sessions.router)

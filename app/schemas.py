@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app import examples
+
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
@@ -29,6 +31,11 @@ COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
 Index = Annotated[int, Field(ge=0, le=MAX_ROWS)]  # a training-set index
+
+
+def example(*docs: Any) -> dict[str, Any]:
+    """``json_schema_extra`` that gives a model's schema these examples (shown by /docs, used by generators)."""
+    return {"examples": list(docs)}
 
 
 class Model(BaseModel):
@@ -173,6 +180,8 @@ def with_custom_data(config: Any, data: Any) -> Any:
 class ExportDocument(Model):
     """What ``GET /api/sessions/{id}/export`` returns: a whole run, to import back."""
 
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=example(examples.EXPORT))
+
     format: str = Field(max_length=100)
     version: int
     config: SessionConfig
@@ -192,7 +201,15 @@ class CreateSession(SessionConfig):
 
     import_: ExportDocument | None = Field(None, alias="import", description="A document from GET …/export.")
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        populate_by_name=True,
+        json_schema_extra=example(
+            {"dataset": {"name": "xor", "samples": 200, "noise": 0.1}, "hidden": [4, 2], "seed": 1},
+            {"import": examples.EXPORT},
+        ),
+    )
 
     @model_validator(mode="after")
     def _import_alone(self) -> CreateSession:
@@ -264,16 +281,47 @@ class GradcheckRequest(Model):
 class ResetRequest(Model):
     """Reset to the initial weights of the config's seed, or of a new ``seed``."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example({"seed": 7}, {}))
+
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
 
 
 class WeightsBody(Model):
     """Θ^(1..L−1): ``weights[l-1]`` is S_{l+1} rows of 1 + S_l numbers, column 0 the bias weights."""
 
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra=example({"weights": examples.WEIGHTS})
+    )
+
     weights: list[Rows] = Field(max_length=64)
 
 
 # -- responses (documentation of what the routes return) ----------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One refused field of a 422."""
+
+    field: str = Field(description="The field, as a dotted path (``dataset.samples``, ``weights[0]``).")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a human-readable ``detail``, the ``field`` it is about where there is one, and for a 422
+    of request validation every refused field (at most 50) in ``errors``."""
+
+    detail: str
+    field: str | None = Field(None, description="The request field at fault (absent when none is).")
+    errors: list[FieldError] | None = Field(None, description="422 of validation only: every refused field.")
+
+
+class HealthOut(BaseModel):
+    """The server is up, and its version."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.HEALTH))
+
+    status: Literal["ok"]
+    version: str
 
 
 class MetricsOut(BaseModel):
@@ -289,11 +337,20 @@ class MetricsOut(BaseModel):
     grad_norms: list[float | None] = Field(description="‖D^(l)‖ of the latest step, per weight matrix.")
 
 
+class DivergenceOut(BaseModel):
+    """When and why a run diverged."""
+
+    step: int
+    reason: str
+
+
 class SessionState(BaseModel):
     """A session as GET returns it."""
 
+    model_config = ConfigDict(json_schema_extra=example(examples.SESSION))
+
     id: str
-    config: dict[str, Any] = Field(description="The session config with every default filled in.")
+    config: SessionConfig = Field(description="The session config with every default filled in.")
     task: Task
     layer_sizes: list[int] = Field(description="S_1..S_L, bias units not counted.")
     n_train: int
@@ -301,7 +358,7 @@ class SessionState(BaseModel):
     step: int
     epoch: int
     status: Status
-    divergence: dict[str, Any] | None
+    divergence: DivergenceOut | None
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")
     metrics: MetricsOut
@@ -311,11 +368,23 @@ class SessionState(BaseModel):
 class CreatedSession(SessionState):
     """A new session: keep the token, every later call needs it as ``Authorization: Bearer <token>``."""
 
+    model_config = ConfigDict(json_schema_extra=example(examples.CREATED))
+
     token: str
+
+
+class ForkedSession(CreatedSession):
+    """A fork of a room's run: a session of your own (keep the token), and the room it came from."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.FORKED))
+
+    room: str
 
 
 class TrainResult(SessionState):
     """The state after training, with the metric history of this run (one entry per epoch + the latest)."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.TRAINED))
 
     steps_done: int
     stopped_early: bool = Field(description="True when the run diverged or hit the per-call time limit.")
@@ -340,7 +409,9 @@ class CostOut(BaseModel):
 
 
 class TraceOut(BaseModel):
-    """The full forward and backward pass (SPEC §3)."""
+    """The full forward and backward pass: per layer z, a and δ (rows per sample), and the gradients D."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.TRACE))
 
     m: int
     cost: CostOut
@@ -360,7 +431,9 @@ class GradcheckLayerOut(BaseModel):
 
 
 class GradcheckOut(BaseModel):
-    """The gradient check (SPEC §3)."""
+    """The gradient check: analytic beside numerical gradients, per layer and overall."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.GRADCHECK))
 
     epsilon: float
     m: int
@@ -371,6 +444,8 @@ class GradcheckOut(BaseModel):
 
 class DatasetOut(BaseModel):
     """A built-in dataset."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.DATASETS[0]))
 
     name: str
     task: Task
@@ -383,7 +458,7 @@ class CreateRoom(Model):
     """Open a room on a session you hold the token of (send it as the Bearer token)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"session_id": "…", "title": "Lecture 4: XOR"}]}
+        extra="forbid", json_schema_extra=example({"session_id": examples.SESSION_ID, "title": "Lecture 4: XOR"})
     )
 
     session_id: str = Field(min_length=1, max_length=64)
@@ -393,11 +468,15 @@ class CreateRoom(Model):
 class ForkRequest(Model):
     """Fork the room's current network; ``name`` is what the teacher's class view shows."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example({"name": "Ada"}, {}))
+
     name: str | None = Field(None, max_length=40)
 
 
 class RoomCreated(BaseModel):
     """A new room: the join code for the class, the teacher token for the teacher only."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.ROOM_CREATED))
 
     code: str
     teacher_token: str
@@ -407,6 +486,8 @@ class RoomCreated(BaseModel):
 
 class RoomOut(BaseModel):
     """A room as anyone with the code sees it."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.ROOM))
 
     code: str
     title: str
@@ -430,6 +511,8 @@ class ForkOut(BaseModel):
 
 class ClassOut(BaseModel):
     """The class: every fork of the room."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.CLASS))
 
     code: str
     forks: list[ForkOut]

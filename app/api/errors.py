@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from app import examples
 from app.engine import EngineError
+from app.schemas import ErrorOut
 from app.sessions import ApiError
 from app.wire import JSONResponse
 
@@ -62,12 +64,39 @@ def _engine(request: Request, exc: Exception) -> Response:
 
 def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    body: dict[str, Any] = {"detail": exc.detail}
+    if exc.status_code == 400:  # FastAPI's only 400: a body that could not be read as text
+        body["field"] = "body"
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; the server logged it"}, status_code=500)
+
+
+WHY = {
+    400: "The body could not be read (not UTF-8 text).",
+    401: "No bearer token was sent (the answer carries `WWW-Authenticate: Bearer`).",
+    403: "The bearer token does not open this session (or is not this room's teacher token).",
+    404: "No such session or room (it may have expired, been deleted or closed).",
+    413: "The request body is larger than the server's `BPP_MAX_BODY_BYTES`.",
+    422: "A field was refused: `field` names it, `detail` says why; nothing changed.",
+    429: "Too many new sessions from this address or client, the server is full, or the room is full.",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of the refusals an operation can answer: each with the shared error body
+    (``ErrorOut``) and an example. Every operation answers 413 (the body limit is checked before routing)."""
+    return {
+        code: {
+            "model": ErrorOut,
+            "description": WHY[code],
+            "content": {"application/json": {"example": examples.ERRORS[code]}},
+        }
+        for code in sorted({*codes, 413})
+    }
 
 
 def install(app: FastAPI) -> None:

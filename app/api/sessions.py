@@ -8,16 +8,19 @@ import time
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app import wire
+from app import examples, wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
+from app.api.errors import responses
 from app.engine import BUILTIN, EngineError, gradient_check
 from app.schemas import (
     BackpropRequest,
     CreatedSession,
     CreateSession,
     DatasetOut,
+    ExportDocument,
     GradcheckOut,
     GradcheckRequest,
     ResetRequest,
@@ -33,13 +36,19 @@ from app.sessions import ApiError, Session, finite_rows, trainer_from_export
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 GRADCHECK_DEFAULT_SAMPLES = 32
+TOKEN_SCHEME = HTTPBearer(
+    auto_error=False,  # a missing token is the store's 401, with the shared error body
+    scheme_name="token",
+    description="The session's token (from `create_session` or `fork_room`); for `get_class` and `close_room`, "
+    "the room's teacher token.",
+)
+SESSION_ERRORS = responses(401, 403, 404)  # every call on a session: no token, a wrong one, no such session
+WITH_BODY = (400, 401, 403, 404, 422)  # … and a body that cannot be read or is refused
 
 
-def bearer(authorization: Annotated[str | None, Header(description="Bearer <session token>")] = None) -> str | None:
+def bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(TOKEN_SCHEME)]) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, if any."""
-    if authorization and authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip()
-    return None
+    return credentials.credentials.strip() if credentials else None
 
 
 def open_session(session_id: str, store: StoreDep, token: Annotated[str | None, Depends(bearer)]) -> Session:
@@ -73,13 +82,26 @@ def state(session: Session) -> dict[str, Any]:
     }
 
 
-@router.get("/datasets", response_model=list[DatasetOut], tags=["meta"])
+@router.get(
+    "/datasets",
+    response_model=list[DatasetOut],
+    tags=["meta"],
+    operation_id="list_datasets",
+    responses={200: {"content": {"application/json": {"example": examples.DATASETS}}}, **responses()},
+)
 def datasets() -> list[dict[str, Any]]:
     """The built-in datasets: name, task, number of inputs and outputs."""
     return [vars(info) for info in BUILTIN.values()]
 
 
-@router.post("/sessions", status_code=201, response_model=CreatedSession, dependencies=[CreateRate])
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=CreatedSession,
+    dependencies=[CreateRate],
+    operation_id="create_session",
+    responses=responses(400, 422, 429),
+)
 async def create_session(
     request: Request,
     store: StoreDep,
@@ -105,13 +127,18 @@ async def create_session(
     return wire.JSONResponse({"token": session.token, **out}, status_code=201)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionState)
+@router.get("/sessions/{session_id}", response_model=SessionState, operation_id="get_session", responses=SESSION_ERRORS)
 async def get_session(session: SessionDep) -> Response:
     """Config, step, epoch, status, metrics and weights."""
     return wire.JSONResponse(await session.run(lambda: state(session)))
 
 
-@router.patch("/sessions/{session_id}", response_model=SessionState)
+@router.patch(
+    "/sessions/{session_id}",
+    response_model=SessionState,
+    operation_id="update_session",
+    responses=responses(*WITH_BODY),
+)
 async def patch_session(session: SessionDep, patch: SessionPatch, settings: SettingsDep, store: StoreDep) -> Response:
     """Change hyperparameters without resetting the weights. ``hidden``, ``features``, ``dataset`` or ``seed``
     change the network or its data and re-initialize it from the seed."""
@@ -131,7 +158,12 @@ async def patch_session(session: SessionDep, patch: SessionPatch, settings: Sett
     return wire.JSONResponse(out)
 
 
-@router.post("/sessions/{session_id}/reset", response_model=SessionState)
+@router.post(
+    "/sessions/{session_id}/reset",
+    response_model=SessionState,
+    operation_id="reset_session",
+    responses=responses(*WITH_BODY),
+)
 async def reset_session(
     session: SessionDep, store: StoreDep, body: Annotated[ResetRequest | None, Body()] = None
 ) -> Response:
@@ -147,7 +179,9 @@ async def reset_session(
     return wire.JSONResponse(out)
 
 
-@router.post("/sessions/{session_id}/train", response_model=TrainResult)
+@router.post(
+    "/sessions/{session_id}/train", response_model=TrainResult, operation_id="train", responses=responses(*WITH_BODY)
+)
 async def train_session(session: SessionDep, req: TrainRequest, settings: SettingsDep, store: StoreDep) -> Response:
     """Train for ``steps`` mini-batch updates or ``epochs`` whole epochs; answers with the state and this run's
     history. Long runs are cut into short slices so other clients keep being served."""
@@ -185,7 +219,12 @@ async def train_session(session: SessionDep, req: TrainRequest, settings: Settin
         return wire.JSONResponse(await session.run(result))
 
 
-@router.post("/sessions/{session_id}/backprop", response_model=TraceOut)
+@router.post(
+    "/sessions/{session_id}/backprop",
+    response_model=TraceOut,
+    operation_id="backprop",
+    responses=responses(*WITH_BODY),
+)
 async def backprop(
     session: SessionDep, settings: SettingsDep, req: Annotated[BackpropRequest | None, Body()] = None
 ) -> Response:
@@ -217,7 +256,12 @@ async def backprop(
         raise ApiError.from_engine(err) from None
 
 
-@router.post("/sessions/{session_id}/gradcheck", response_model=GradcheckOut)
+@router.post(
+    "/sessions/{session_id}/gradcheck",
+    response_model=GradcheckOut,
+    operation_id="gradcheck",
+    responses=responses(*WITH_BODY),
+)
 async def gradcheck(session: SessionDep, req: Annotated[GradcheckRequest | None, Body()] = None) -> Response:
     """Analytic D beside the central-difference numerical gradient, with relative errors per layer and
     overall; on the given training samples, or the first 32."""
@@ -241,13 +285,20 @@ async def gradcheck(session: SessionDep, req: Annotated[GradcheckRequest | None,
         raise ApiError.from_engine(err) from None
 
 
-@router.get("/sessions/{session_id}/weights", response_model=WeightsBody)
+@router.get(
+    "/sessions/{session_id}/weights", response_model=WeightsBody, operation_id="get_weights", responses=SESSION_ERRORS
+)
 async def get_weights(session: SessionDep) -> Response:
     """Θ^(1..L−1), column 0 the bias weights."""
     return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
 
 
-@router.put("/sessions/{session_id}/weights", response_model=WeightsBody)
+@router.put(
+    "/sessions/{session_id}/weights",
+    response_model=WeightsBody,
+    operation_id="set_weights",
+    responses=responses(*WITH_BODY),
+)
 async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -> Response:
     """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
     try:
@@ -258,14 +309,25 @@ async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -
     return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
 
 
-@router.get("/sessions/{session_id}/export")
+@router.get(
+    "/sessions/{session_id}/export",
+    response_model=ExportDocument,
+    operation_id="export_session",
+    responses=SESSION_ERRORS,
+)
 async def export_session(session: SessionDep) -> Response:
     """One JSON document (config, data, weights, optimizer state, counters, history) that
     ``POST /api/sessions`` accepts back as ``{"import": doc}``."""
     return wire.JSONResponse(await session.run(session.export))
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="delete_session",
+    responses=SESSION_ERRORS,
+)
 async def delete_session(session: SessionDep, store: StoreDep) -> Response:
     """Delete the session."""
     await store.remove(session.id)
