@@ -70,8 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
 
-    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN
+    # FastAPIOffline: /docs with Swagger UI served from the package, not a CDN (/redoc: app.api.openapi)
     app = FastAPIOffline(
+        redoc_url=None,
         title="Backprop Playground",
         version=__version__,
         default_response_class=JSONResponse,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from app import examples
 
@@ -196,26 +196,30 @@ class ExportDocument(Model):
         return value
 
 
-class CreateSession(SessionConfig):
-    """A session config, or ``{"import": <an export document>}`` to continue an exported run."""
-
-    import_: ExportDocument | None = Field(None, alias="import", description="A document from GET …/export.")
+class ImportSession(Model):
+    """``{"import": <an export document>}``: a new session that continues an exported run bit for bit."""
 
     model_config = ConfigDict(
         extra="forbid",
         allow_inf_nan=False,
         populate_by_name=True,
-        json_schema_extra=example(
-            {"dataset": {"name": "xor", "samples": 200, "noise": 0.1}, "hidden": [4, 2], "seed": 1},
-            {"import": examples.EXPORT},
-        ),
+        json_schema_extra=example({"import": examples.EXPORT}),
     )
 
-    @model_validator(mode="after")
-    def _import_alone(self) -> CreateSession:
-        if self.import_ is not None and self.model_fields_set - {"import_"}:
-            raise ValueError("send either a config or {'import': doc}, not both")
-        return self
+    import_: ExportDocument = Field(alias="import", description="A document from GET …/export.")
+
+
+def _config_or_import(value: Any) -> str:
+    """Which of the two bodies ``POST /api/sessions`` got: an object with ``import`` is an import."""
+    imported = isinstance(value, ImportSession) or (isinstance(value, dict) and "import" in value)
+    return "ImportSession" if imported else "SessionConfig"
+
+
+CreateSession = Annotated[
+    Annotated[SessionConfig, Tag("SessionConfig")] | Annotated[ImportSession, Tag("ImportSession")],
+    Discriminator(_config_or_import),
+]
+"""The body of ``POST /api/sessions``: a session config (every field optional), or ``{"import": doc}``."""
 
 
 class SessionPatch(Hyperparameters):
@@ -299,14 +303,20 @@ class WeightsBody(Model):
 # -- responses (documentation of what the routes return) ----------------------------------------------
 
 
-class FieldError(BaseModel):
+class Out(BaseModel):
+    """Base for every response model: the object has exactly these fields (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(Out):
     """One refused field of a 422."""
 
     field: str = Field(description="The field, as a dotted path (``dataset.samples``, ``weights[0]``).")
     message: str
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(Out):
     """Every refusal: a human-readable ``detail``, the ``field`` it is about where there is one, and for a 422
     of request validation every refused field (at most 50) in ``errors``."""
 
@@ -315,7 +325,7 @@ class ErrorOut(BaseModel):
     errors: list[FieldError] | None = Field(None, description="422 of validation only: every refused field.")
 
 
-class HealthOut(BaseModel):
+class HealthOut(Out):
     """The server is up, and its version."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.HEALTH))
@@ -324,7 +334,7 @@ class HealthOut(BaseModel):
     version: str
 
 
-class MetricsOut(BaseModel):
+class MetricsOut(Out):
     """J's data term over each set, the regularization term, accuracy where it applies."""
 
     step: int
@@ -337,14 +347,14 @@ class MetricsOut(BaseModel):
     grad_norms: list[float | None] = Field(description="‖D^(l)‖ of the latest step, per weight matrix.")
 
 
-class DivergenceOut(BaseModel):
+class DivergenceOut(Out):
     """When and why a run diverged."""
 
     step: int
     reason: str
 
 
-class SessionState(BaseModel):
+class SessionState(Out):
     """A session as GET returns it."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.SESSION))
@@ -391,7 +401,7 @@ class TrainResult(SessionState):
     history: list[MetricsOut]
 
 
-class LayerTraceOut(BaseModel):
+class LayerTraceOut(Out):
     """One layer of a trace: rows per sample, no bias column; layer 1 has only ``a``."""
 
     layer: int
@@ -400,7 +410,7 @@ class LayerTraceOut(BaseModel):
     delta: Rows | None = None
 
 
-class CostOut(BaseModel):
+class CostOut(Out):
     """J split into its terms."""
 
     data: float | None
@@ -408,7 +418,7 @@ class CostOut(BaseModel):
     total: float | None
 
 
-class TraceOut(BaseModel):
+class TraceOut(Out):
     """The full forward and backward pass: per layer z, a and δ (rows per sample), and the gradients D."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.TRACE))
@@ -419,7 +429,7 @@ class TraceOut(BaseModel):
     gradients: list[Rows] = Field(description="D^(l) for l = 1..L−1, each shaped like weights[l-1].")
 
 
-class GradcheckLayerOut(BaseModel):
+class GradcheckLayerOut(Out):
     """Analytic and numerical gradients of one Θ^(l)."""
 
     layer: int
@@ -430,7 +440,7 @@ class GradcheckLayerOut(BaseModel):
     errors: Rows = Field(description="Per weight: |Da − Dn| / max(|Da| + |Dn|, 1e-7).")
 
 
-class GradcheckOut(BaseModel):
+class GradcheckOut(Out):
     """The gradient check: analytic beside numerical gradients, per layer and overall."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.GRADCHECK))
@@ -442,7 +452,7 @@ class GradcheckOut(BaseModel):
     layers: list[GradcheckLayerOut]
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(Out):
     """A built-in dataset."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.DATASETS[0]))
@@ -473,7 +483,7 @@ class ForkRequest(Model):
     name: str | None = Field(None, max_length=40)
 
 
-class RoomCreated(BaseModel):
+class RoomCreated(Out):
     """A new room: the join code for the class, the teacher token for the teacher only."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.ROOM_CREATED))
@@ -484,7 +494,7 @@ class RoomCreated(BaseModel):
     url: str
 
 
-class RoomOut(BaseModel):
+class RoomOut(Out):
     """A room as anyone with the code sees it."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.ROOM))
@@ -495,7 +505,7 @@ class RoomOut(BaseModel):
     session: SessionState
 
 
-class ForkOut(BaseModel):
+class ForkOut(Out):
     """One student's fork in the class view."""
 
     id: str
@@ -509,7 +519,7 @@ class ForkOut(BaseModel):
     train_accuracy: float | None
 
 
-class ClassOut(BaseModel):
+class ClassOut(Out):
     """The class: every fork of the room."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.CLASS))

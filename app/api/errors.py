@@ -21,10 +21,11 @@ log = logging.getLogger("backprop_playground")
 
 
 _UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none)$")  # pydantic's name of a union member
+_MODEL_TAG = re.compile(r"^[A-Z][A-Za-z]*$")  # a model's name, the tag of a union of models (fields are snake_case)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not _MODEL_TAG.match(str(p))]
     parts = [p for p in parts if not (_UNION_TAG.match(p) and len(parts) > 1)]
     out = ""
     for p in parts:

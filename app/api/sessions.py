@@ -11,18 +11,18 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app import examples, wire
+from app import wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
 from app.api.errors import responses
-from app.engine import BUILTIN, EngineError, gradient_check
+from app.engine import EngineError, gradient_check
 from app.schemas import (
     BackpropRequest,
     CreatedSession,
     CreateSession,
-    DatasetOut,
     ExportDocument,
     GradcheckOut,
     GradcheckRequest,
+    ImportSession,
     ResetRequest,
     SessionConfig,
     SessionPatch,
@@ -82,18 +82,6 @@ def state(session: Session) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/datasets",
-    response_model=list[DatasetOut],
-    tags=["meta"],
-    operation_id="list_datasets",
-    responses={200: {"content": {"application/json": {"example": examples.DATASETS}}}, **responses()},
-)
-def datasets() -> list[dict[str, Any]]:
-    """The built-in datasets: name, task, number of inputs and outputs."""
-    return [vars(info) for info in BUILTIN.values()]
-
-
 @router.post(
     "/sessions",
     status_code=201,
@@ -109,9 +97,8 @@ async def create_session(
     body: Annotated[CreateSession | None, Body()] = None,
 ) -> Response:
     """Create a session from a config (every field optional), or from ``{"import": <export document>}``."""
-    body = body or CreateSession()
     client = client_key(request)
-    if body.import_ is not None:
+    if isinstance(body, ImportSession):
         try:
             doc = body.import_.model_dump()
             loop = asyncio.get_running_loop()
@@ -121,8 +108,7 @@ async def create_session(
             raise ApiError(422, f"{field}: {err.message}", field) from None
         session = await store.create(config, client, trainer)
     else:
-        config = SessionConfig.model_validate(body.model_dump(exclude={"import_"}, exclude_unset=True))
-        session = await store.create(config, client)
+        session = await store.create(body or SessionConfig(), client)
     out = await session.run(lambda: state(session))
     return wire.JSONResponse({"token": session.token, **out}, status_code=201)
 
