@@ -31,6 +31,8 @@ from app.engine import Metrics, StepRecord, Trace
 from app.sessions import Session, SessionStore
 from app.settings import Settings
 
+# A frame, and what it shows: (step, config version, diverged, whether its metrics are of that step).
+Frame = tuple[bytes, tuple[int, int, bool, bool]]
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
@@ -50,7 +52,7 @@ class LiveHub:
             weakref.WeakKeyDictionary()
         )
         self._announcing: set[asyncio.Task[None]] = set()
-        self._building: dict[str, tuple[int, asyncio.Future[bytes]]] = {}  # session id → (version, frame build)
+        self._building: dict[str, tuple[int, asyncio.Future[Frame]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
         # (queued on the same FIFO pool) waits for a slice or two, not for every playing session's.
         self._slots = asyncio.Semaphore(settings.workers)
@@ -153,8 +155,9 @@ class LiveHub:
 
     # -- frames --------------------------------------------------------------------------------------------
 
-    async def frame(self, session: Session) -> bytes:
-        """The binary frame of the session's current version (built once, shared by every viewer)."""
+    async def frame(self, session: Session) -> Frame:
+        """The binary frame of the session's current version (built once, shared by every viewer), and what
+        it shows (``Frame``)."""
         cached = session.frame_cache
         if cached is not None and cached[0] == session.version:
             return cached[1]
@@ -171,7 +174,7 @@ class LiveHub:
             session.frame_cache = (building[0], data)
         return data
 
-    def _built(self, session_id: str, task: asyncio.Future[bytes]) -> None:
+    def _built(self, session_id: str, task: asyncio.Future[Frame]) -> None:
         current = self._building.get(session_id)
         if current is not None and current[1] is task:
             del self._building[session_id]
@@ -182,13 +185,14 @@ class LiveHub:
         now = time.perf_counter()
         key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
         cached = self._metrics.get(session)
-        if cached is not None and (cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < 10 * cached[2])):
+        late_ok = session.playing and cached is not None and cached[0][1] == key[1] and now - cached[1] < 10 * cached[2]
+        if cached is not None and (cached[0] == key or late_ok):  # a stopped run's metrics are always fresh
             return cached[3]
         metrics = tr.evaluate()
         self._metrics[session] = (key, now, time.perf_counter() - now, metrics)
         return metrics
 
-    def _build_frame(self, session: Session) -> bytes:
+    def _build_frame(self, session: Session) -> Frame:
         tr = session.trainer
         arrays: list[tuple[str, np.ndarray]] = []
         for i, theta in enumerate(tr.network.theta, start=1):
@@ -209,12 +213,13 @@ class LiveHub:
             arrays.append((f"PA{i + 1}", probe.a[i][0]))
             if i:
                 arrays += [(f"PZ{i + 1}", probe.z[i][0]), (f"PE{i + 1}", probe.delta[i][0])]  # type: ignore[index]
+        metrics = wire.metrics(self._metrics_now(session))
         header = {
             "type": "frame",
             "step": tr.step_count,
             "epoch": tr.epoch,
             "status": session.status,
-            "metrics": wire.metrics(self._metrics_now(session)),
+            "metrics": metrics,
             "batch": batch,
             "probe": {
                 "sample": session.probe,
@@ -223,7 +228,8 @@ class LiveHub:
             },
             "steps_per_frame": self.steps_per_frame(session),
         }
-        return wire.frame(header, arrays)
+        shows = (tr.step_count, session.config_version, tr.diverged, metrics["step"] == tr.step_count)
+        return wire.frame(header, arrays), shows
 
 
 def step_message(session: Session, unit: str, sample: int | None) -> dict[str, Any] | None:

@@ -119,7 +119,7 @@ class Session:
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     save_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watchers: set[asyncio.Event] = field(default_factory=set)
-    frame_cache: tuple[int, bytes] | None = None
+    frame_cache: tuple[int, tuple[bytes, tuple[int, int, bool, bool]]] | None = None  # version, app.live.Frame
     room: str | None = None  # the room this session was forked from
     name: str | None = None  # the student's name in that room's class view
     trace_seq: int = 0  # counts the step traces; watchers send each new one
