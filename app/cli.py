@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+PROG = "backprop-playground"
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and run it."""
+    from app import __version__
     from app.settings import get_settings
 
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="backprop-playground", description="A visual backpropagation playground.")
+    parser = argparse.ArgumentParser(prog=PROG, description="A visual backpropagation playground.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the server (the page at http://HOST:PORT/)")
     serve.add_argument("--host", default=settings.host, help=f"address to bind (default {settings.host}, BPP_HOST)")
@@ -25,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         ws_per_message_deflate=False,
+        proxy_headers=False,  # the app decides the client's address itself (BPP_TRUSTED_PROXIES)
         ws_max_size=64 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

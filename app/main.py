@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +14,9 @@ from fastapi_offline import FastAPIOffline
 from app import __version__
 from app.api import errors, live, meta, openapi, pages, rooms, sessions
 from app.api.deps import RateLimits
+from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
+from app.assets import STATIC_DIR
 from app.live import LiveHub
 from app.persist import Database
 from app.rooms import RoomStore
@@ -23,8 +24,6 @@ from app.sessions import SessionStore
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
 EXPIRY_PERIOD_S = 30.0
 CHECKPOINT_PERIOD_S = 3.0
 log = logging.getLogger("backprop_playground")
@@ -38,7 +37,7 @@ async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
         try:
             await store.checkpoint_all()
             now = asyncio.get_running_loop().time()
-            if now - last_expiry > EXPIRY_PERIOD_S:
+            if now - last_expiry > min(EXPIRY_PERIOD_S, store.settings.session_ttl / 2):
                 last_expiry = now
                 store.expire()
                 await rooms.expire()
@@ -53,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store: SessionStore = app.state.store
+        log.info("open-file limit %d", raise_open_file_limit())
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()
@@ -87,13 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)
     app.include_router(rooms.router)
     app.include_router(pages.router)
-    if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

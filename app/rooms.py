@@ -3,8 +3,9 @@
 A room has a short join code — eight letters and digits from an alphabet without look-alikes (no I, L, O,
 0, 1), written ``ABCD-EFGH``, easy to read aloud and about 40 bits hard to guess — and a teacher token that
 only the teacher gets. Forks are sessions of their own that remember their room; they count against the
-room's limit (``BPP_MAX_FORKS_PER_ROOM``) rather than against the per-client limit, so a class behind one
-school NAT is not refused.
+room's limit (``BPP_MAX_FORKS_PER_ROOM``), against the forking client's share of that room
+(``BPP_MAX_FORKS_PER_CLIENT``) and, like every session, against the client's and its address's caps. The
+teacher may remove a fork from the class.
 """
 
 from __future__ import annotations
@@ -94,14 +95,17 @@ class RoomStore:
             raise ApiError(401, "this call needs the room's teacher token: Authorization: Bearer <token>")
         if not secrets.compare_digest(token.encode(), room.teacher_token.encode()):
             raise ApiError(403, "that token is not this room's teacher token")
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.touch()  # the teacher's calls are the teacher's use of the session the room shows
 
     def forks(self, room: Room) -> list[Session]:
         """The sessions forked from this room, oldest first."""
         return sorted((s for s in self.sessions.sessions.values() if s.room == room.code), key=lambda s: s.created)
 
-    async def fork(self, room: Room, client: str, name: str | None, max_forks: int) -> Session:
+    async def fork(self, room: Room, client: str, name: str | None) -> Session:
         """A new session that starts from the teacher's exact config, data, weights and optimizer state."""
-        self._check_room_limit(room, max_forks)
+        self._check_room_limit(room, client)
         teacher = self.teacher_session(room)
         doc = await teacher.run(teacher.export)
         settings = self.sessions.settings
@@ -112,14 +116,26 @@ class RoomStore:
             raise ApiError.from_engine(err) from None
         # Again: concurrent forks may have filled the room while this one was built. ``create`` adds the session
         # before its first await, so this check and the insertion cannot interleave with another fork's.
-        self._check_room_limit(room, max_forks)
+        self._check_room_limit(room, client)
         if room.closed:
             raise ApiError(404, f"no open room {room.code!r}")
         return await self.sessions.create(config, client, trainer, room=room.code, name=name)
 
-    def _check_room_limit(self, room: Room, max_forks: int) -> None:
-        if len(self.forks(room)) >= max_forks:
-            raise ApiError(429, f"room {room.code} is full ({max_forks} forks)")
+    def _check_room_limit(self, room: Room, client: str) -> None:
+        settings = self.sessions.settings
+        forks = self.forks(room)
+        if len(forks) >= settings.max_forks_per_room:
+            raise ApiError(429, f"room {room.code} is full ({settings.max_forks_per_room} forks)")
+        per_client = settings.max_forks_per_client
+        if sum(1 for s in forks if s.client == client) >= per_client:
+            raise ApiError(429, f"you hold {per_client} forks of room {room.code} already: delete one to fork again")
+
+    async def remove_fork(self, room: Room, session_id: str) -> None:
+        """Remove one fork from the class (the teacher's call): the session is deleted, its socket told so."""
+        session = self.sessions.sessions.get(session_id)
+        if session is None or session.room != room.code:
+            raise ApiError(404, f"no fork {session_id!r} in room {room.code}")
+        await self.sessions.remove(session_id)
 
     async def class_view(self, room: Room) -> list[dict[str, Any]]:
         """Every fork with its name, step, epoch, status and current losses (cached per fork version)."""

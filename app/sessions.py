@@ -119,6 +119,8 @@ class Session:
     run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     save_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watchers: set[asyncio.Event] = field(default_factory=set)
+    owners: int = 0  # live sockets opened with the token (a room's viewers do not count)
+    ended: str = "deleted"  # why it left the store, for its watchers: deleted, or expired
     frame_cache: tuple[int, tuple[bytes, tuple[int, int, bool, bool]]] | None = None  # version, app.live.Frame
     room: str | None = None  # the room this session was forked from
     name: str | None = None  # the student's name in that room's class view
@@ -158,9 +160,9 @@ class Session:
         self.watchers.discard(event)
 
     async def run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (engine work) in a worker thread while holding the session lock."""
+        """Run ``fn`` (engine work) in a worker thread while holding the session lock (this is not a use:
+        viewers, the play loop and the class view run engine work too; ``touch`` is for the token holder)."""
         async with self.lock:
-            self.touch()
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     def apply_changes(self, changes: dict[str, Any], settings: Settings) -> bool:
@@ -299,14 +301,23 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self.sessions)
 
-    def check_capacity(self, client: str | None) -> None:
-        """429 when the server, or the client (if given), holds its maximum of sessions."""
+    def check_capacity(self, client: str) -> None:
+        """429 when the server, the client's address or the client holds its maximum of sessions.
+
+        ``client`` is ``address/id`` (or a bare address for a client without the server's cookie): the per-address
+        cap bounds whatever cookies one address collects, the per-client cap one browser or script."""
         s = self.settings
         if len(self.sessions) >= s.max_sessions:
             raise ApiError(429, f"the server holds its maximum of {s.max_sessions} sessions; try again later")
-        if client is not None and sum(1 for x in self.sessions.values() if x.client == client) >= (
-            s.max_sessions_per_client
-        ):
+        address = client.split("/", 1)[0]
+        mine = ours = 0
+        for x in self.sessions.values():
+            if x.client.split("/", 1)[0] == address:
+                ours += 1
+                mine += x.client == client
+        if ours >= s.max_sessions_per_address:
+            raise ApiError(429, f"at most {s.max_sessions_per_address} sessions per address; delete some first")
+        if mine >= s.max_sessions_per_client:
             raise ApiError(429, f"at most {s.max_sessions_per_client} sessions per client; delete one first")
 
     async def create(
@@ -318,17 +329,15 @@ class SessionStore:
         name: str | None = None,
     ) -> Session:
         """A new session from a config (or an already built trainer), within the limits, saved before it
-        is returned. A fork (``room``) counts against its room's limit instead of its client's, so a class
-        behind one address is not refused."""
-        owner_limit = None if room else client
-        self.check_capacity(owner_limit)
+        is returned (a fork, ``room``, also counts against its room's limits, which ``RoomStore`` checks)."""
+        self.check_capacity(client)
         if trainer is None:
             try:
                 loop = asyncio.get_running_loop()
                 trainer = await loop.run_in_executor(self.executor, build_trainer, config, self.settings)
             except EngineError as err:
                 raise ApiError.from_engine(err) from None
-        self.check_capacity(owner_limit)  # limits may have filled while the trainer was built
+        self.check_capacity(client)  # limits may have filled while the trainer was built
         session = Session(secrets.token_urlsafe(12), secrets.token_urlsafe(24), client, config, trainer, self.executor)
         session.room, session.name = room, name
         self.sessions[session.id] = session
@@ -391,11 +400,13 @@ class SessionStore:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     def expire(self, now: float | None = None) -> list[str]:
-        """Delete sessions idle for longer than the TTL (one watched over the live channel is not idle)."""
+        """Delete sessions idle for longer than the TTL: not used with their token, over REST or a live socket
+        opened with it, for that long. A room's viewers do not keep the teacher's session alive."""
         now = time.monotonic() if now is None else now
         ttl = self.settings.session_ttl
-        gone = [sid for sid, s in self.sessions.items() if now - s.touched > ttl and not s.watchers]
+        gone = [sid for sid, s in self.sessions.items() if now - s.touched > ttl and not s.owners]
         for sid in gone:
+            self.sessions[sid].ended = "expired"
             self.delete(sid)
         return gone
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+SOURCE = re.compile(r"(https?://)?(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -33,9 +38,36 @@ class Settings(BaseSettings):
     ws_message_rate: str = Field("60/second", description="Messages one live-channel client may send.")
     max_forks_per_room: int = Field(500, ge=1, description="Forks one classroom room may hold.")
     max_sessions_per_client: int = Field(
-        200, ge=1, description="Sessions one client (address + browser cookie) may hold at once."
+        200, ge=1, description="Sessions one client (the server's signed `bpp_client` cookie) may hold at once."
     )
-    session_ttl: float = Field(7200.0, gt=0, description="Seconds a session may stay idle before it expires.")
+    max_sessions_per_address: int = Field(
+        300,
+        ge=1,
+        description="Sessions and forks one address may hold at once, whatever its cookies: above the per-client "
+        "cap, generous enough for a class behind one NAT, below the room and server limits.",
+    )
+    max_forks_per_client: int = Field(3, ge=1, description="Forks of one room one client may hold at once.")
+    max_sockets_per_address: int = Field(
+        256, ge=1, description="Live-channel sockets (sessions' and rooms') one address may hold open at once."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is "
+        "trusted; by default none, so a client's address is the peer's address whatever it sends.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names accepted in `Host` besides localhost, 127.0.0.1, [::1] and the "
+        "address the request came in on; others get 400 (websockets: close 1008).",
+    )
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed to embed the pages in a frame (CSP `frame-ancestors`); "
+        "by default none may.",
+    )
+    session_ttl: float = Field(
+        7200.0, gt=0, description="Seconds a session may stay unused by its token holder before it expires."
+    )
     fps: float = Field(25.0, gt=0, le=60, description="Frames per second sent to a playing client.")
     max_steps_per_call: int = Field(100_000, ge=1, description="Most steps one train call may ask for.")
     max_hidden_layers: int = Field(8, ge=0, description="Most hidden layers in a network.")
@@ -60,11 +92,34 @@ class Settings(BaseSettings):
         parse(value)  # raises ValueError for a malformed rate
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", "allowed_hosts", "frame_ancestors", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # raises ValueError for anything but an address or network
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not HOST_NAME.fullmatch(item):
+                raise ValueError(f"{item!r} is not a host name (no scheme, port or path)")
+        return [item.lower() for item in value]
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item not in ("'self'", "'none'") and not SOURCE.fullmatch(item):
+                raise ValueError(f"{item!r} is not a CSP source such as https://school.example or 'self'")
         return value
 
 

@@ -36,7 +36,7 @@ SPIRAL = {
 def play(page: Any, until_step: int, timeout: int = 60_000) -> None:
     """Press Play, train until the given step, pause."""
     page.click("#play")
-    page.wait_for_function(f"__bpp.store.get().step >= {until_step}", timeout=timeout)
+    page.wait_for_function(f"() => __bpp.store.get().step >= {until_step}", timeout=timeout)
     page.click("#play")
     page.wait_for_selector("body[data-status=paused]")
     page.wait_for_timeout(400)
@@ -46,7 +46,7 @@ def scenario(page: Any, name: str) -> None:
     """Load a ready-made scenario from the menu and wait until the session has it."""
     page.select_option("#scenario", name)
     page.wait_for_selector(f"#scenario-note .scenario[data-scenario={name}]")
-    page.wait_for_function("__bpp.store.get().step === 0 && __bpp.store.get().data")
+    page.wait_for_function("() => __bpp.store.get().step === 0 && __bpp.store.get().data")
     page.wait_for_timeout(300)
 
 
@@ -72,7 +72,7 @@ def charts(page: Any) -> None:
     page.wait_for_selector("#conn[data-state=live]")
     scenario(page, "overfit")
     page.select_option("#regularization", "none")
-    page.wait_for_function("__bpp.store.get().session.config.regularization === 'none'")
+    page.wait_for_function("() => __bpp.store.get().session.config.regularization === 'none'")
     play(page, 2500)
     page.select_option("#regularization", "l2")
     play(page, 5000)
@@ -130,10 +130,10 @@ def chinese(page: Any) -> None:
     page.goto(page_url(page.base, SPIRAL))
     page.wait_for_selector("#conn[data-state=live]")
     page.select_option("#lang", "zh")
-    page.wait_for_function("document.getElementById('tab-output').textContent === '输出'")
+    page.wait_for_function("() => document.getElementById('tab-output').textContent === '输出'")
     play(page, 1500)
     page.click("#header-step")
-    page.wait_for_function("__bpp.timeline.loaded && __bpp.timeline.done", timeout=20_000)
+    page.wait_for_function("() => __bpp.timeline.loaded && __bpp.timeline.done", timeout=20_000)
     page.click("#net .node[data-layer='4'][data-unit='1']")
     page.mouse.move(5, 5)
 

@@ -57,6 +57,7 @@ def test_generated_client_names_the_operations(generated: Path) -> None:
         "export_room",
         "get_class",
         "close_room",
+        "remove_fork",
     }
 
 

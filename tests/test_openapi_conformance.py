@@ -20,7 +20,8 @@ from app.main import create_app
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 SMALL = {"dataset": {"name": "xor", "samples": 24}, "hidden": [3]}
 
-server = create_app(LIMITS)  # the fuzz tests' limits: small runs, no rate limit in the way
+# The fuzz tests' limits (small runs), and no cap on sessions per address: every example creates one.
+server = create_app(LIMITS.model_copy(update={"max_sessions_per_address": 100_000}))
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,7 +45,9 @@ LIVE: list[tuple[dict[str, str], str]] = []  # the live session and room, until 
 def live_ids() -> tuple[dict[str, str], str]:
     """Path ids of a live session and of a room on it, and the session's token."""
     if not LIVE:
-        made = http.post("/api/sessions", json=SMALL).json()
+        created = http.post("/api/sessions", json=SMALL)
+        assert created.status_code == 201, created.text
+        made = created.json()
         headers = {"Authorization": f"Bearer {made['token']}"}
         room = http.post("/api/rooms", json={"session_id": made["id"]}, headers=headers).json()
         LIVE.append(({"session_id": made["id"], "code": room["code"]}, made["token"]))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from page_helpers import browser, page, page_url  # noqa: F401 (fixtures)
+from page_helpers import browser, csp_safe, page, page_url  # noqa: F401 (fixtures)
 from test_page import api, open_page
 
 pytestmark = pytest.mark.browser
@@ -162,6 +162,7 @@ def test_a_copied_url_reproduces_the_setup_and_the_run(page: Any, live_server: A
     other = browser.new_context(viewport={"width": 1366, "height": 768})
     try:
         pg = other.new_page()
+        csp_safe(pg)
         pg.goto(url)
         pg.wait_for_selector("#conn[data-state=live]")
         auth2 = pg.evaluate("JSON.parse(sessionStorage.getItem('bpp.session'))")

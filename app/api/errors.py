@@ -77,7 +77,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 WHY = {
-    400: "The body could not be read (not UTF-8 text).",
+    400: "The `Host` header does not name this server (`BPP_ALLOWED_HOSTS`), or the body could not be read as text.",
     401: "No bearer token was sent (the answer carries `WWW-Authenticate: Bearer`).",
     403: "The bearer token does not open this session (or is not this room's teacher token).",
     404: "No such session or room (it may have expired, been deleted or closed).",
@@ -89,14 +89,15 @@ WHY = {
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI ``responses`` of the refusals an operation can answer: each with the shared error body
-    (``ErrorOut``) and an example. Every operation answers 413 (the body limit is checked before routing)."""
+    (``ErrorOut``) and an example. Every operation may answer 400 and 413: the host check and the body limit
+    come before routing."""
     return {
         code: {
             "model": ErrorOut,
             "description": WHY[code],
             "content": {"application/json": {"example": examples.ERRORS[code]}},
         }
-        for code in sorted({*codes, 413})
+        for code in sorted({*codes, 400, 413})
     }
 
 

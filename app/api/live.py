@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.websockets import WebSocketState
 
 from app import wire
+from app.api.guard import ADDRESS_KEY, own_host
 from app.api.sessions import state
 from app.engine import EngineError, gradient_check
 from app.live import LiveHub, probe_message, step_message
@@ -30,6 +32,7 @@ from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
 router = APIRouter()
+log = logging.getLogger("backprop_playground")
 PROTOCOL = 2  # docs/protocol.md, "Versions", says what changed from 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
@@ -44,30 +47,30 @@ class _Msg(BaseModel):
 class StepMsg(_Msg):
     type: str
     unit: str = Field("batch", pattern="^(sample|batch|epoch)$")
-    sample: int | None = Field(None, ge=0)
+    sample: StrictInt | None = Field(None, ge=0)
 
 
 class TraceMsg(_Msg):
     type: str
-    sample: int = Field(ge=0)
+    sample: StrictInt = Field(ge=0)
 
 
 class ResetMsg(_Msg):
     type: str
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    seed: StrictInt | None = Field(None, ge=0, le=2**32 - 1)
 
 
 class SetWeightMsg(_Msg):
     type: str
-    layer: int
-    row: int
-    column: int
+    layer: StrictInt
+    row: StrictInt
+    column: StrictInt
     value: float
 
 
 class GradcheckMsg(_Msg):
     type: str
-    samples: list[int] | None = Field(None, min_length=1, max_length=256)
+    samples: list[StrictInt] | None = Field(None, min_length=1, max_length=256)
     epsilon: float = Field(1e-5, gt=0, le=0.1)
 
 
@@ -75,28 +78,44 @@ class SetMsg(SessionPatch):
     """``set``: the fields of PATCH, plus the live channel's own ``steps_per_frame`` and ``probe``."""
 
     type: str
-    steps_per_frame: int | None = Field(None, ge=0, le=100_000, description="0 or null: one epoch per frame")
-    probe: int | None = Field(None, ge=0)
+    steps_per_frame: StrictInt | None = Field(None, ge=0, le=100_000, description="0 or null: one epoch per frame")
+    probe: StrictInt | None = Field(None, ge=0)
 
 
 def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
-    """A browser's socket must come from this server's own origin or one listed in BPP_ALLOWED_ORIGINS."""
+    """A browser's socket must come from this server's own origin or one listed in BPP_ALLOWED_ORIGINS.
+
+    "Own" is the origin of the page this ``Host`` serves, and only for a host the server answers to
+    (``own_host``: localhost, loopback, the address the socket came in on, BPP_ALLOWED_HOSTS): a page on a
+    rebinding name (``evil.example`` resolved to 127.0.0.1) sends ``Host: evil.example`` and its own origin,
+    which match each other but not the server."""
     origin = ws.headers.get("origin")
     if origin is None:  # not a browser: scripts authenticate with the token alone
         return True
     origin = origin.rstrip("/")
+    if origin in settings.allowed_origins:
+        return True
     host = ws.headers.get("host", "")
-    own = {f"http://{host}", f"https://{host}"}
-    return origin in own or origin in settings.allowed_origins
+    if not own_host(host, ws.scope, settings.allowed_hosts):
+        return False
+    return origin in (f"http://{host}", f"https://{host}")
 
 
 async def accept(ws: WebSocket, settings: Settings) -> bool:
     """Accept the socket, then close it with 1008 unless its origin is allowed (True when it may go on)."""
-    await ws.accept()
+    try:
+        await ws.accept()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        log.debug("live socket from %s left before it was accepted", _peer(ws))
+        return False
     if origin_allowed(ws, settings):
         return True
     await ws.close(CLOSE_POLICY, "origin not allowed")
     return False
+
+
+def _peer(ws: WebSocket) -> str:
+    return str(ws.scope.get(ADDRESS_KEY) or (ws.client.host if ws.client else "unknown"))
 
 
 class Connection:
@@ -156,8 +175,13 @@ class Connection:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if store.sessions.get(session.id) is not session or (self.alive is not None and not self.alive()):
-                await self.ws.close(CLOSE_GONE, "the session or room was deleted or expired")
+            if store.sessions.get(session.id) is not session:
+                await self.ws.close(
+                    CLOSE_GONE, "the session expired" if session.ended == "expired" else "the session was deleted"
+                )
+                return
+            if self.alive is not None and not self.alive():
+                await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
             if session.config_version != seen_config:
                 seen_config = session.config_version
@@ -201,6 +225,8 @@ class Connection:
         if len(raw) > MAX_MESSAGE_BYTES:  # as `serve` (uvicorn's ws_max_size) does before a message gets here
             await self.ws.close(CLOSE_TOO_BIG, f"messages are at most {MAX_MESSAGE_BYTES} bytes")
             raise WebSocketDisconnect(CLOSE_TOO_BIG)
+        if not self.read_only:
+            self.session.touch()  # the token holder's messages are uses; a viewer's are not
         if not self.allow():
             await self.error("rate_limited", f"at most {self.ws.app.state.rates.ws_message} messages")
             return
@@ -380,6 +406,9 @@ async def authenticate(ws: WebSocket, session_id: str, store: SessionStore) -> S
         if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(msg.get("token"), str):
             raise ValueError("the first message must be {type: auth, token}")
         return store.get(session_id, msg["token"])
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client left first: nothing to answer, one line
+        log.debug("live socket from %s closed before it authenticated", _peer(ws))
+        return None
     except (TimeoutError, ValueError, KeyError, ApiError) as err:
         reason = err.detail if isinstance(err, ApiError) else "authenticate first: {type: auth, token}"
         await ws.close(CLOSE_POLICY, reason[:120])
@@ -419,10 +448,13 @@ async def serve(
         "steps_per_frame": hub.steps_per_frame(session),
         "probe": session.probe,
     }
-    await conn.send(hello)
-    conn.wake.set()
-    sender = asyncio.create_task(conn.sender())
+    if not read_only:
+        session.owners += 1
+    sender: asyncio.Task[None] | None = None
     try:
+        await conn.send(hello)
+        conn.wake.set()
+        sender = asyncio.create_task(conn.sender())
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -436,9 +468,12 @@ async def serve(
         pass
     finally:
         session.unwatch(conn.wake)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        if not read_only:
+            session.owners -= 1
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
         if ws.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await ws.close(1000)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
-from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
+from app.api.deps import CreateRate, StoreDep, client_key, url_for
 from app.api.errors import responses
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
@@ -41,14 +41,10 @@ async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: 
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
     room = await rooms.open(session, body.title)
-    url = str(request.url_for("room_page", code=room.code)) if _has_page(request) else f"/room/{room.code}"
+    url = url_for(request, "room_page", code=room.code) or f"/room/{room.code}"
     return wire.JSONResponse(
         {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
     )
-
-
-def _has_page(request: Request) -> bool:
-    return any(getattr(r, "name", None) == "room_page" for r in request.app.routes)
 
 
 @router.get("/{code}", response_model=RoomOut, operation_id="get_room", responses=responses(404))
@@ -72,12 +68,11 @@ async def fork_room(
     code: str,
     request: Request,
     rooms: RoomsDep,
-    settings: SettingsDep,
     body: Annotated[ForkRequest | None, Body()] = None,
 ) -> Response:
     """Public: a new session of your own, a copy of the teacher's current network → ``{"id", "token", …}``."""
     room = rooms.get(code)
-    session = await rooms.fork(room, client_key(request), body.name if body else None, settings.max_forks_per_room)
+    session = await rooms.fork(room, client_key(request), body.name if body else None)
     out = await session.run(lambda: state(session))
     return wire.JSONResponse({"token": session.token, "room": room.code, **out}, status_code=201)
 
@@ -103,6 +98,21 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     room = rooms.get(code)
     rooms.check_teacher(room, token)
     return wire.JSONResponse({"code": room.code, "forks": await rooms.class_view(room)})
+
+
+@router.delete(
+    "/{code}/forks/{session_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="remove_fork",
+    responses=responses(401, 403, 404),
+)
+async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: remove one fork from the class (its session is deleted; the student's page is told)."""
+    room = rooms.get(code)
+    rooms.check_teacher(room, token)
+    await rooms.remove_fork(room, session_id)
+    return Response(status_code=204)
 
 
 @router.delete(

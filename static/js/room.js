@@ -4,7 +4,7 @@
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
+import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
 import { createController } from "./controller.js";
 import { paintPhaseButtons } from "./controls.js";
 import { fmt, fmtCount } from "./format.js";
@@ -73,7 +73,7 @@ function mountRoom(code) {
   // closed (or its teacher's session ended). Nothing to resume.
   socket.addEventListener("gone", (e) => {
     e.stopImmediatePropagation();
-    store.set({ closed: true, connection: "offline" });
+    store.set({ closed: /expired/.test(e.detail.reason || "") ? "expired" : true, connection: "offline" });
   });
   let stage = null;
   const timeline = new Timeline({
@@ -159,7 +159,7 @@ function mountRoomControls(store, actions, socket) {
     }
     if (has("closed", "lang") && s.closed) {
       $("room-closed").hidden = false;
-      text("room-closed-text", t("room.closed_banner"));
+      text("room-closed-text", t(s.closed === "expired" ? "room.expired_banner" : "room.closed_banner"));
       body.dataset.roomState = "closed";
       $("fork").disabled = true;
       $("trace").disabled = true;
