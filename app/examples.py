@@ -153,7 +153,12 @@ DATASETS = [
         "description": "1 where x1 and x2 have the same sign, else 0.",
     },
 ]
-HEALTH = {"status": "ok", "version": "0.1.0"}
+HEALTH = {
+    "status": "ok",
+    "version": "0.1.0",
+    "storage": "ok",
+    "memory": {"budget_mb": 1024.0, "used_mb": 3.2, "sessions": 12},
+}
 
 # Every refusal, by status: what the body of each looks like.
 ERRORS: dict[int, dict[str, Any]] = {
@@ -168,4 +173,5 @@ ERRORS: dict[int, dict[str, Any]] = {
         "errors": [{"field": "learning_rate", "message": "Input should be greater than 0"}],
     },
     429: {"detail": "too many new sessions from this address (at most 600 per 1 minute); try again soon"},
+    503: {"detail": "storage unavailable: database is locked; nothing was changed"},
 }

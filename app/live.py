@@ -18,17 +18,17 @@ against 6–15 ms: the GIL turns many threads into a lottery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import time
-import weakref
 from typing import Any
 
 import numpy as np
 
 from app import wire
-from app.engine import Metrics, StepRecord, Trace
-from app.sessions import Session, SessionStore
+from app.engine import StepRecord, Trace
+from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
 # A frame, and what it shows: (step, config version, diverged, whether its metrics are of that step).
@@ -45,12 +45,6 @@ class LiveHub:
         self.store = store
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
-        # (step, config_version), when, cost (s), metrics
-        # per session (weakly held, so a deleted session's entry goes with it): (step, config_version), when,
-        # cost (s), metrics
-        self._metrics: weakref.WeakKeyDictionary[Session, tuple[tuple[int, int], float, float, Metrics]] = (
-            weakref.WeakKeyDictionary()
-        )
         self._announcing: set[asyncio.Task[None]] = set()
         self._building: dict[str, tuple[int, asyncio.Future[Frame]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
@@ -132,7 +126,8 @@ class LiveHub:
             self.loops.pop(session.id, None)
             for event in session.watchers:  # the run has stopped: senders may say so now
                 event.set()
-        await self.store.commit(session)  # a run that stopped is saved at once
+        with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+            await self.store.commit(session)  # a run that stopped is saved at once
 
     def _chunk(self, session: Session, budget: float) -> None:
         """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""
@@ -144,14 +139,8 @@ class LiveHub:
         if record is not None:
             session.last_record = record
         if tr.history and tr.history[-1].step == tr.step_count:  # an epoch ended here: its metrics are fresh
-            cached = self._metrics.get(session)
-            cost = cached[2] if cached is not None else 0.0
-            self._metrics[session] = (
-                (tr.step_count, session.config_version),
-                time.perf_counter(),
-                cost,
-                tr.history[-1],
-            )
+            session.remember_metrics(tr.history[-1])
+        session.publish(exact=False)
 
     # -- frames --------------------------------------------------------------------------------------------
 
@@ -179,19 +168,6 @@ class LiveHub:
         if current is not None and current[1] is task:
             del self._building[session_id]
 
-    def _metrics_now(self, session: Session) -> Metrics:
-        """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow)."""
-        tr = session.trainer
-        now = time.perf_counter()
-        key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
-        cached = self._metrics.get(session)
-        late_ok = session.playing and cached is not None and cached[0][1] == key[1] and now - cached[1] < 10 * cached[2]
-        if cached is not None and (cached[0] == key or late_ok):  # a stopped run's metrics are always fresh
-            return cached[3]
-        metrics = tr.evaluate()
-        self._metrics[session] = (key, now, time.perf_counter() - now, metrics)
-        return metrics
-
     def _build_frame(self, session: Session) -> Frame:
         tr = session.trainer
         arrays: list[tuple[str, np.ndarray]] = []
@@ -213,7 +189,7 @@ class LiveHub:
             arrays.append((f"PA{i + 1}", probe.a[i][0]))
             if i:
                 arrays += [(f"PZ{i + 1}", probe.z[i][0]), (f"PE{i + 1}", probe.delta[i][0])]  # type: ignore[index]
-        metrics = wire.metrics(self._metrics_now(session))
+        metrics = wire.metrics(session.metrics_now(exact=not session.playing))  # a stopped run: always fresh
         header = {
             "type": "frame",
             "step": tr.step_count,
@@ -230,6 +206,17 @@ class LiveHub:
         }
         shows = (tr.step_count, session.config_version, tr.diverged, metrics["step"] == tr.step_count)
         return wire.frame(header, arrays), shows
+
+
+def step_samples(session: Session, unit: str) -> int:
+    """How many samples the trace of a step of this unit would show (its last update's batch)."""
+    tr = session.trainer
+    if unit == "sample":
+        return 1
+    b, rest = tr.config.batch_size, tr.n_train - tr.offset
+    if unit == "epoch":  # the epoch's last batch
+        return rest - b * max(0, -(-rest // b) - 1)
+    return min(b, rest)
 
 
 def step_message(session: Session, unit: str, sample: int | None) -> dict[str, Any] | None:

@@ -327,13 +327,23 @@ class ErrorOut(Out):
     errors: list[FieldError] | None = Field(None, description="422 of validation only: every refused field.")
 
 
+class MemoryOut(Out):
+    """The sessions' memory budget and what they hold of it."""
+
+    budget_mb: float
+    used_mb: float
+    sessions: int
+
+
 class HealthOut(Out):
-    """The server is up, and its version."""
+    """The server is up (``ok``) or cannot write its database (``unavailable``, with 503), and its version."""
 
     model_config = ConfigDict(json_schema_extra=example(examples.HEALTH))
 
-    status: Literal["ok"]
+    status: Literal["ok", "unavailable"]
     version: str
+    storage: str = Field(description="``ok``, ``none`` (memory only), or why the database cannot be written.")
+    memory: MemoryOut
 
 
 class MetricsOut(Out):
@@ -451,6 +461,8 @@ class GradcheckOut(Out):
     m: int
     max_relative_error: float
     relative_error: float
+    checked: int = Field(description="Weights compared with a numerical derivative (a spread of a big network's).")
+    complete: bool = Field(description="False when the time bound stopped the check before every chosen weight.")
     layers: list[GradcheckLayerOut]
 
 

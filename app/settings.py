@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from functools import lru_cache
 from typing import Annotated
@@ -12,6 +13,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 SOURCE = re.compile(r"(https?://)?(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def machine_memory_mb() -> float:
+    """The memory this process may use: the machine's, or its container's limit (cgroup v2) when lower."""
+    total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            total = min(total, float(f.read().strip()))
+    except (OSError, ValueError):  # no cgroup v2 limit ("max")
+        pass
+    return total / (1024 * 1024)
 
 
 class Settings(BaseSettings):
@@ -79,6 +91,40 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Longest one train call may run; it then answers with what it did (stopped_early)."
     )
     max_trace_samples: int = Field(2000, ge=1, description="Most samples one backprop call may trace.")
+    max_memory_mb: float = Field(
+        default_factory=lambda: round(machine_memory_mb() / 2),
+        gt=0,
+        description="Memory budget for what sessions hold (data, copies, weights, optimizer state, workspaces, "
+        "histories, traces), computed before it is allocated; beyond it new sessions and bigger networks are "
+        "refused with 503. Default: half of the machine's (or the container's) memory.",
+    )
+    max_disk_mb: float = Field(
+        4096.0, gt=0, description="Disk budget for the sessions' checkpoints in BPP_DB (503 beyond), in MB."
+    )
+    client_memory_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Share of the memory and disk budgets one client, and one address, may hold (429 beyond).",
+    )
+    max_call_seconds: float = Field(
+        10.0, gt=0, description="Longest a gradcheck may run; it then answers with the weights it checked."
+    )
+    max_gradcheck_weights: int = Field(
+        2000, ge=1, description="Most weights one gradcheck compares numerically (spread over every layer)."
+    )
+    gradcheck_max_work: float = Field(
+        2e9,
+        gt=0,
+        description="Most multiply-adds one gradcheck may spend (each weight checked costs 2 × samples × weights); "
+        "a bigger network or more samples get fewer weights checked.",
+    )
+    max_queued_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes the server may have queued for one live-channel connection; a message that would "
+        "pass it is not sent (the client is told), so a client that stops reading holds no memory.",
+    )
     workers: int = Field(2, ge=1, le=64, description="Worker threads that run engine work for all sessions.")
     train_slice_ms: float = Field(
         30.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."

@@ -1,6 +1,6 @@
 """Abuse: what one hostile address can do to a shared classroom server, measured section by section.
 
-    .venv/bin/python bench/abuse.py [--section sockets|all] [--sockets 1000]
+    .venv/bin/python bench/abuse.py [--section sockets|memory|heavy|all] [--sockets 1000] [--budget-mb 2000]
 
 Every section starts its own server (tests/conftest.py's LiveServer: ``backprop-playground serve`` on a free
 loopback port) with ``BPP_TRUSTED_PROXIES=127.0.0.1``, so that this one process can act as many addresses by
@@ -11,6 +11,15 @@ sending ``X-Forwarded-For`` as a trusted proxy would, and prints its figures.
   later") against ``BPP_MAX_SOCKETS_PER_ADDRESS``, how long the whole attempt took, how long another address
   then takes to connect and get its hello (and the loopback address with no header), how many log lines the
   refusals wrote, the server's open-file limit (raised to the hard limit at start) and its RSS.
+- ``memory``: a server with a memory budget (``--budget-mb``) is filled with the largest sessions the limits
+  allow (64 inputs, 64 outputs, 8 hidden layers of 64 units; ``--samples`` samples), first by several clients
+  of one address (stopped at the address's share of the budget, 429), then from more loopback addresses
+  (127.0.0.2, …, as clients of their own) until the server is full (503). Prints, after each attempt, the
+  budget's accounting and the server's RSS (from /proc), and the RSS after every session is deleted.
+- ``heavy``: one client starts two heavy calls at once (a gradcheck on 256 samples of the largest network and
+  a train call), while another client reads its own session with ``GET`` in a loop; then two clients of one
+  address run one each. Prints what the calls answered (one client's second is refused, 429) and the other
+  client's read latencies: count, median, p95 and slowest (target: p95 under 100 ms).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import websockets
 from websockets.exceptions import ConnectionClosed
 
@@ -132,7 +143,168 @@ def sockets(args: argparse.Namespace) -> None:
         server.stop()
 
 
-SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {"sockets": sockets}
+MB = 1024 * 1024
+BIG_NETWORK = {"hidden": [64] * 8, "activation": "tanh", "batch_size": 32}
+
+
+def big_data(samples: int, seed: int = 0) -> dict[str, Any]:
+    """Custom regression data as large as the default limits allow: 64 inputs, 64 outputs."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(samples, 64)).round(6)
+    y = np.tanh(x[:, ::-1] * 0.5).round(6)
+    return {"name": "custom", "x": x.tolist(), "y": y.tolist(), "task": "regression"}
+
+
+async def client_for(server: LiveServer, address: str) -> httpx.AsyncClient:
+    """An HTTP client from a given loopback address, with its own cookie jar and the client cookie the server
+    issues (asked for with a first request), so that it counts as a client of its own."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    http = httpx.AsyncClient(base_url=server.url, transport=transport, timeout=120)
+    await http.get("/api/health")
+    return http
+
+
+# -- memory ---------------------------------------------------------------------------------------------------
+
+
+def memory(args: argparse.Namespace) -> None:
+    """RSS against the budget while one address, then several, try to fill the server; RSS after deleting."""
+    asyncio.run(_memory(args.budget_mb, args.samples))
+
+
+async def _memory(budget_mb: int, samples: int) -> None:
+    """RSS against the budget while one address, then several, try to fill the server; RSS after deleting."""
+    server = LiveServer(env={"BPP_MAX_MEMORY_MB": str(budget_mb), "BPP_CREATE_RATE": "100000/minute"}).start()
+    try:
+        base = rss_mb(server.pid)
+        print(f"memory: budget {budget_mb} MB (BPP_MAX_MEMORY_MB), share per client and address 25 %")
+        print(f"  server idle: RSS {base:.0f} MB")
+        config = {"dataset": big_data(samples), **BIG_NETWORK}
+        created: list[tuple[httpx.AsyncClient, str, dict[str, str]]] = []
+        clients: list[httpx.AsyncClient] = []
+        refusals: dict[str, str] = {}
+        print(f"  each session: {samples} samples × (64 inputs + 64 outputs), network 64-{'-'.join(['64'] * 8)}-64")
+        print(f"  {'#':>3} {'from':<10} {'client':<8} {'answer':>6} {'accounted MB':>13} {'RSS MB':>8}")
+        addresses = ["127.0.0.1"] * 6 + [f"127.0.0.{i}" for i in range(2, 12)]
+        for n, address in enumerate(addresses):
+            http = await client_for(server, address)
+            clients.append(http)
+            r = await http.post("/api/sessions", json=config)
+            health = (await http.get("/api/health")).json()
+            used = health["memory"]["used_mb"]
+            rss = rss_mb(server.pid)
+            print(f"  {n + 1:>3} {address:<10} {'s' + str(n):<8} {r.status_code:>6} {used:>13.0f} {rss:>8.0f}")
+            if r.status_code == 201:
+                body = r.json()
+                created.append((http, f"/api/sessions/{body['id']}", {"Authorization": f"Bearer {body['token']}"}))
+            else:
+                refusals.setdefault(str(r.status_code), r.json()["detail"])
+                if r.status_code == 503:
+                    break
+        for status, detail in refusals.items():
+            print(f"  first {status}: {detail}")
+        full = rss_mb(server.pid)
+        print(f"  full: {len(created)} sessions, RSS {full:.0f} MB = {full / budget_mb:.0%} of the budget")
+        for http, url, headers in created:
+            # train a little and trace, so that every cache the footprint counts is really allocated
+            await http.post(url + "/train", headers=headers, json={"steps": 20})
+        trained = rss_mb(server.pid)
+        print(f"  after training each: RSS {trained:.0f} MB = {trained / budget_mb:.0%} of the budget")
+        for http, url, headers in created:
+            r = await http.delete(url, headers=headers)
+            assert r.status_code == 204, r.text
+        await asyncio.sleep(0.5)
+        after = rss_mb(server.pid)
+        print(f"  after deleting every session: RSS {after:.0f} MB (idle was {base:.0f} MB)")
+        for http in clients:
+            await http.aclose()
+    finally:
+        server.stop()
+
+
+# -- heavy ----------------------------------------------------------------------------------------------------
+
+
+def heavy(args: argparse.Namespace) -> None:
+    """Two heavy calls from one client; another client's GET latencies meanwhile."""
+    asyncio.run(_heavy(args.samples))
+
+
+async def _heavy(samples: int) -> None:
+    """Two heavy calls from one client; another client's GET latencies meanwhile."""
+    server = LiveServer(env={"BPP_CREATE_RATE": "100000/minute"}).start()
+    try:
+        async with contextlib.AsyncExitStack() as clients:
+            hostile, other = await client_for(server, "127.0.0.1"), await client_for(server, "127.0.0.2")
+            clients.push_async_callback(hostile.aclose)
+            clients.push_async_callback(other.aclose)
+            r = await hostile.post("/api/sessions", json={"dataset": big_data(samples), **BIG_NETWORK})
+            r.raise_for_status()
+            big = r.json()
+            url, headers = f"/api/sessions/{big['id']}", {"Authorization": f"Bearer {big['token']}"}
+            r = await other.post("/api/sessions", json={"dataset": {"name": "circle", "samples": 500}})
+            mine = r.json()
+            mine_url, mine_headers = f"/api/sessions/{mine['id']}", {"Authorization": f"Bearer {mine['token']}"}
+            for _ in range(5):  # warm up
+                await other.get(mine_url, headers=mine_headers)
+
+            async def measure(title: str, calls: list[tuple[str, Any]]) -> None:
+                latencies: list[float] = []
+                done = asyncio.Event()
+
+                async def reads() -> None:
+                    while not done.is_set():
+                        t0 = time.perf_counter()
+                        r = await other.get(mine_url, headers=mine_headers)
+                        latencies.append(time.perf_counter() - t0)
+                        assert r.status_code == 200
+                        await asyncio.sleep(0.01)
+
+                reader = asyncio.create_task(reads())
+                t0 = time.perf_counter()
+                answers = await asyncio.gather(*(call for _, call in calls))
+                elapsed = time.perf_counter() - t0
+                done.set()
+                await reader
+                print(f"heavy: {title}; both answered after {elapsed:.1f} s")
+                for (name, _), r in zip(calls, answers, strict=True):
+                    body = r.json()
+                    if r.status_code == 200 and "checked" in body:
+                        what = f"checked {body['checked']} weights, complete={body['complete']}"
+                    elif r.status_code == 200:
+                        what = f"{body['steps_done']} steps, stopped_early={body['stopped_early']}"
+                    else:
+                        what = body["detail"]
+                    print(f"  {name}: {r.status_code} {what}")
+                ms = sorted(x * 1000 for x in latencies)
+                p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+                print(
+                    f"  another client's GET meanwhile: {len(ms)} reads, median {statistics.median(ms):.1f} ms, "
+                    f"p95 {p95:.1f} ms, slowest {ms[-1]:.1f} ms (target p95 < 100 ms)"
+                )
+
+            gradcheck = {"samples": list(range(256))}
+            await measure(
+                "one client, two heavy calls at once",
+                [
+                    ("gradcheck 256 samples", hostile.post(url + "/gradcheck", headers=headers, json=gradcheck)),
+                    ("train 3000 steps", hostile.post(url + "/train", headers=headers, json={"steps": 3000})),
+                ],
+            )
+            accomplice = await client_for(server, "127.0.0.1")
+            clients.push_async_callback(accomplice.aclose)
+            await measure(
+                "two clients of one address, one heavy call each (both engine threads busy)",
+                [
+                    ("gradcheck 256 samples", hostile.post(url + "/gradcheck", headers=headers, json=gradcheck)),
+                    ("train 3000 steps", accomplice.post(url + "/train", headers=headers, json={"steps": 3000})),
+                ],
+            )
+    finally:
+        server.stop()
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {"sockets": sockets, "memory": memory, "heavy": heavy}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--section", choices=[*SECTIONS, "all"], default="all")
     parser.add_argument("--sockets", type=int, default=1000, help="sockets one address tries to open")
+    parser.add_argument("--budget-mb", type=int, default=2000, help="BPP_MAX_MEMORY_MB of the memory section")
+    parser.add_argument("--samples", type=int, default=20_000, help="samples in each big session's data")
     args = parser.parse_args(argv)
     for name, section in SECTIONS.items():
         if args.section in (name, "all"):

@@ -66,6 +66,9 @@ def test_each_refusal_has_the_shared_error_body_and_an_example(path: str, method
         assert {"400", "422"} <= set(refusals)
     for code, answer in refusals.items():
         media = answer["content"]["application/json"]
+        if (op["operationId"], code) == ("health", "503"):  # the health body itself, status "unavailable"
+            assert media["schema"] == {"$ref": "#/components/schemas/HealthOut"}
+            continue
         assert media["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, code
         validate(media["example"], media["schema"])
         assert answer["description"]

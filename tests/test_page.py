@@ -91,7 +91,7 @@ def test_graph_has_units_bias_units_and_links(page: Any, live_server: Any, hidde
     assert units.count() == sum(sizes)
     assert page.locator("#net [data-bias]").count() == len(sizes) - 1
     assert page.locator("#net [data-bias] rect.shape").count() == len(sizes) - 1, "bias units are rounded squares"
-    assert page.locator("#net .node.unit circle").count() == sum(sizes)
+    assert page.locator("#net .node.unit circle.shape").count() == sum(sizes)
     links = sum(sizes[i + 1] * (sizes[i] + 1) for i in range(len(sizes) - 1))
     assert page.locator("#net line[data-link]").count() == links
     for layer, n in enumerate(sizes, start=1):

@@ -95,6 +95,8 @@ def test_students_watch_the_teachers_run_live(page: Any, student: Any, live_serv
     assert seen.index("cost") < seen.index("backward:4")
     assert student.locator("#phases button").count() > 0
     # Read-only: no weight editing in the inspector, and nothing the student did was refused by the server.
+    # (D is shown once the gradient phases have played: wait for the whole step.)
+    student.wait_for_function("__bpp.timeline.done", timeout=20_000)
     student.evaluate("__bpp.actions.select({kind: 'link', layer: 1, row: 0, col: 1})")
     assert student.locator("#inspector-body [data-field=D]").count() == 1
     assert not student.locator("#inspector-body form.weight-edit").is_visible()

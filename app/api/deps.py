@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
 from starlette.routing import NoMatchFound
 
 from app.api.guard import ADDRESS_KEY, CLIENT_KEY
@@ -27,14 +28,14 @@ def get_store(request: Request) -> SessionStore:
     return store
 
 
-def client_key(request: Request) -> str:
+def client_key(request: HTTPConnection) -> str:
     """Who a request counts against for the per-client limits: ``address/id`` with the id of the client cookie
     the server signed, or the bare address without one (``app.api.guard`` decides both; nothing the client
     sends chooses them)."""
     return str(request.scope.get(CLIENT_KEY) or client_address(request))
 
 
-def client_address(request: Request) -> str:
+def client_address(request: HTTPConnection) -> str:
     """The address a request counts against (the peer, or what trusted proxies say; see ``app.api.guard``)."""
     return str(request.scope.get(ADDRESS_KEY) or (request.client.host if request.client else "unknown"))
 

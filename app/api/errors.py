@@ -83,7 +83,10 @@ WHY = {
     404: "No such session or room (it may have expired, been deleted or closed).",
     413: "The request body is larger than the server's `BPP_MAX_BODY_BYTES`.",
     422: "A field was refused: `field` names it, `detail` says why; nothing changed.",
-    429: "Too many new sessions from this address or client, the server is full, or the room is full.",
+    429: "Over a limit of this address or client: new sessions, sessions or forks held, its share of the memory "
+    "budget, or a heavy call (train, gradcheck, backprop, import) already running; or the room is full.",
+    503: "The server cannot take it now: the memory budget is full, or the database cannot be written (nothing "
+    "was changed).",
 }
 
 

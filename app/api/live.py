@@ -23,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.websockets import WebSocketState
 
 from app import wire
+from app.api.deps import client_key
 from app.api.guard import ADDRESS_KEY, own_host
-from app.api.sessions import state
-from app.engine import EngineError, gradient_check
-from app.live import LiveHub, probe_message, step_message
+from app.engine import EngineError
+from app.live import LiveHub, probe_message, step_message, step_samples
 from app.schemas import SessionPatch
 from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
@@ -144,12 +144,32 @@ class Connection:
         self.window_s = float(rate.get_expiry())
         self.recent: collections.deque[float] = collections.deque(maxlen=rate.amount)
         self.next_frame_at = 0.0  # frames keep to a grid of one per 1/fps: a late one does not delay the rest
+        self.queued = 0  # bytes handed to this socket and not yet written out
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one JSON message."""
-        text = wire.dumps(message).decode()
-        async with self.send_lock:
-            await self.ws.send_text(text)
+        await self.send_raw(wire.dumps(message).decode())
+
+    async def send_raw(self, data: str | bytes) -> bool:
+        """Send one message, text or binary, unless it would take the bytes queued for this socket past
+        BPP_MAX_QUEUED_BYTES: then it is dropped and the client told (False)."""
+        size = len(data)
+        limit = self.settings.max_queued_bytes
+        if self.queued + size > limit:
+            if size <= limit:  # a backlog: the client is not reading; this message is dropped, the next may go
+                return False
+            await self.error("too_large", f"a {size}-byte message was not sent: at most {limit} bytes per socket")
+            return False
+        self.queued += size
+        try:
+            async with self.send_lock:
+                if isinstance(data, bytes):
+                    await self.ws.send_bytes(data)
+                else:
+                    await self.ws.send_text(data)
+        finally:
+            self.queued -= size
+        return True
 
     async def error(self, code: str, message: str, field: str | None = None) -> None:
         """Tell the client what was wrong with its message; nothing changed."""
@@ -185,14 +205,13 @@ class Connection:
                 return
             if session.config_version != seen_config:
                 seen_config = session.config_version
-                await self.send({"type": "state", "session": await session.run(lambda: state(session))})
+                await self.send({"type": "state", "session": session.view()})
             if session.status != seen_status and session.status == "playing":  # a start: before its frames
                 seen_status = session.status
                 await self.send(status_message(session))
             if session.trace_seq != seen_trace and session.last_trace is not None:
                 seen_trace = session.trace_seq
-                async with self.send_lock:
-                    await self.ws.send_text(session.last_trace)
+                await self.send_raw(session.last_trace)
             if self.credits > 0 and session.version != seen_frame and sent is not None:
                 # A change that leaves the frame as it was (play, pause, a status) sends no frame: every
                 # frame shows a new step or new weights, or the fresh metrics of a step shown with late ones.
@@ -209,13 +228,14 @@ class Connection:
                 seen_frame = session.version
                 data, sent = await self.hub.frame(session)
                 self.credits -= 1
-                async with self.send_lock:
-                    await self.ws.send_bytes(data)
+                if not await self.send_raw(data):  # not sent (backlog): no ack will come for it
+                    self.credits += 1
             if session.status != seen_status and session.id not in self.hub.loops:
                 # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
                 message = status_message(session)
-                await store.commit(session)  # a stop is announced once it is on disk (no-op when already saved)
+                with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+                    await store.commit(session)  # a stop is announced once it is on disk (no-op when saved)
                 await self.send(message)
 
     # -- reader ----------------------------------------------------------------------------------------
@@ -255,7 +275,8 @@ class Connection:
         except EngineError as err:
             await self.error("invalid", str(err), err.field)
         except ApiError as err:
-            await self.error("invalid", err.detail, err.field)
+            code = {503: "storage_unavailable", 429: "busy"}.get(err.status, "invalid")
+            await self.error(code, err.detail, err.field)
 
 
 def status_message(session: Session) -> dict[str, Any]:
@@ -305,14 +326,28 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
     if m.sample is not None:
         _sample(session, m.sample)
     c.hub.pause(session)
+    limit = c.settings.max_trace_samples
+
+    def step() -> str | None:
+        shown = step_samples(session, m.unit)
+        if shown > limit:  # the same cap as REST backprop, checked before the step
+            raise EngineError(
+                "unit",
+                f"this step's trace would show {shown} samples, more than the limit of {limit}: "
+                "step by sample, or lower batch_size",
+            )
+        out = step_message(session, m.unit, m.sample)
+        session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
+        return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
+
     async with session.run_lock:
-        out = await session.run(lambda: step_message(session, m.unit, m.sample))
-    if out is None:
+        text = await session.run(step)
+    if text is None:
         session.mark_changed()
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
         return
     # Every watcher of the session (the stepping client, a room's viewers) gets the trace from its sender.
-    session.last_trace = wire.dumps(out).decode()
+    session.last_trace = text
     session.trace_seq += 1
     session.mark_changed()
 
@@ -342,22 +377,19 @@ async def _set(c: Connection, msg: dict[str, Any]) -> None:
         if m.probe is not None:
             session.probe = m.probe
 
-    await session.run(apply)
-    session.mark_changed(config=True)
+    await c.hub.store.apply(session, apply)
 
 
 async def _reset(c: Connection, msg: dict[str, Any]) -> None:
     m = ResetMsg.model_validate(msg)
-    await c.session.run(lambda: c.session.reset(m.seed))
-    c.session.mark_changed(config=True)
+    await c.hub.store.apply(c.session, lambda: c.session.reset(m.seed))
 
 
 async def _set_weight(c: Connection, msg: dict[str, Any]) -> None:
     m = SetWeightMsg.model_validate(msg)
     if not math.isfinite(m.value):
         raise EngineError("value", "must be a finite number")
-    await c.session.run(lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
-    c.session.mark_changed(config=True)
+    await c.hub.store.apply(c.session, lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
 
 
 async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
@@ -365,17 +397,11 @@ async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
     session = c.session
 
     def run() -> dict[str, Any]:
-        tr = session.trainer
-        idx = m.samples if m.samples is not None else list(range(min(tr.n_train, 32)))
-        if min(idx) < 0 or max(idx) >= tr.n_train:
-            raise EngineError("samples", f"training-set indices must lie in [0, {tr.n_train - 1}]")
-        cfg = tr.config
-        check = gradient_check(
-            tr.network, tr.x_train[idx], tr.dataset.y_train[idx], cfg.regularization, cfg.reg_rate, m.epsilon
-        )
-        return {"type": "gradcheck", "step": tr.step_count, **wire.gradcheck(check)}
+        out = session.gradcheck(m.samples, m.epsilon, c.settings)
+        return {"type": "gradcheck", "step": session.trainer.step_count, **out}
 
-    await c.send(await session.run(run))
+    async with c.hub.store.heavy(client_key(c.ws)):
+        await c.send(await session.run(run))
 
 
 async def _auth_again(c: Connection, msg: dict[str, Any]) -> None:
@@ -444,7 +470,7 @@ async def serve(
         "credits": CREDITS,
         "fps": settings.fps,
         "read_only": read_only,
-        "session": await session.run(lambda: state(session)),
+        "session": session.view(),
         "steps_per_frame": hub.steps_per_frame(session),
         "probe": session.probe,
     }

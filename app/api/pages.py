@@ -89,7 +89,7 @@ def _to_room(request: Request, code: str) -> Response:
 
 def _room_page(request: Request, code: str, state: str, title: str = "") -> HTMLResponse:
     # Whether the server offers the room's data (GET /api/rooms/{code}/export, route "room_export"): the page
-    # then draws the teacher's decision surface with the data points, else only the charts.
+    # then asks for the teacher's surface data and history on joining (its answer decides), else only charts.
     export = url_for(request, "room_export", code=code or "ABCD-EFGH") is not None
     context = {"version": __version__, "code": code, "state": state, "title": title, "export": export}
     return TEMPLATES.TemplateResponse(request, "room.html", context)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
-from app.api.deps import CreateRate, StoreDep, client_key, url_for
+from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
 from app.api.errors import responses
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
@@ -35,15 +35,15 @@ RoomsDep = Annotated[RoomStore, Depends(get_rooms)]
     status_code=201,
     response_model=RoomCreated,
     operation_id="open_room",
-    responses=responses(400, 401, 403, 404, 422),
+    responses=responses(400, 401, 403, 404, 422, 503),
 )
 async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: RoomsDep, token: TokenDep) -> Response:
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
-    room = await rooms.open(session, body.title)
+    room, teacher_token = await rooms.open(session, body.title)
     url = url_for(request, "room_page", code=room.code) or f"/room/{room.code}"
     return wire.JSONResponse(
-        {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
+        {"code": room.code, "teacher_token": teacher_token, "title": room.title, "url": url}, status_code=201
     )
 
 
@@ -52,7 +52,7 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     """Public: the room's title and the teacher session's config, weights and metrics."""
     room = rooms.get(code)
     session = rooms.teacher_session(room)
-    out = await session.run(lambda: state(session))
+    out = state(session)
     return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
 
 
@@ -62,7 +62,7 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     response_model=ForkedSession,
     dependencies=[CreateRate],
     operation_id="fork_room",
-    responses=responses(400, 404, 422, 429),
+    responses=responses(400, 404, 422, 429, 503),
 )
 async def fork_room(
     code: str,
@@ -72,9 +72,8 @@ async def fork_room(
 ) -> Response:
     """Public: a new session of your own, a copy of the teacher's current network → ``{"id", "token", …}``."""
     room = rooms.get(code)
-    session = await rooms.fork(room, client_key(request), body.name if body else None)
-    out = await session.run(lambda: state(session))
-    return wire.JSONResponse({"token": session.token, "room": room.code, **out}, status_code=201)
+    session, token = await rooms.fork(room, client_key(request), body.name if body else None, client_address(request))
+    return wire.JSONResponse({"token": token, "room": room.code, **state(session)}, status_code=201)
 
 
 @router.get(
@@ -89,7 +88,7 @@ async def room_export(code: str, rooms: RoomsDep) -> Response:
     page draws its decision surface and charts from; forking hands out the same document."""
     room = rooms.get(code)
     session = rooms.teacher_session(room)
-    return wire.JSONResponse(await session.run(session.export))
+    return wire.JSONResponse(await session.read(session.export))
 
 
 @router.get("/{code}/class", response_model=ClassOut, operation_id="get_class", responses=responses(401, 403, 404))
@@ -97,7 +96,7 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: every fork with its name, step and current loss."""
     room = rooms.get(code)
     rooms.check_teacher(room, token)
-    return wire.JSONResponse({"code": room.code, "forks": await rooms.class_view(room)})
+    return wire.JSONResponse({"code": room.code, "forks": rooms.class_view(room)})
 
 
 @router.delete(
@@ -105,7 +104,7 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     status_code=204,
     response_class=Response,
     operation_id="remove_fork",
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 503),
 )
 async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: remove one fork from the class (its session is deleted; the student's page is told)."""
@@ -116,7 +115,11 @@ async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenD
 
 
 @router.delete(
-    "/{code}", status_code=204, response_class=Response, operation_id="close_room", responses=responses(401, 403, 404)
+    "/{code}",
+    status_code=204,
+    response_class=Response,
+    operation_id="close_room",
+    responses=responses(401, 403, 404, 503),
 )
 async def close_room(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: close the room (viewers are disconnected; forks live on)."""

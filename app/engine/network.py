@@ -191,6 +191,11 @@ class Network:
             ws = self._workspaces[m] = Workspace(self.sizes, m)
         return ws
 
+    def drop_workspaces(self, keep: Sequence[int] = ()) -> None:
+        """Free the cached arrays of every batch size but ``keep`` (after a one-off pass on many samples)."""
+        for m in [m for m in self._workspaces if m not in keep]:
+            del self._workspaces[m]
+
     # -- weights -----------------------------------------------------------------------------------
 
     def initialize(self, kind: str, scale: float, rng: np.random.Generator) -> None:

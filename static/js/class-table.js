@@ -26,7 +26,7 @@ export function classTable(forks, removing) {
         : `<button type="button" class="fork-remove" data-act="remove" data-id="${esc(f.id)}" aria-label="${esc(t("room.remove_aria", { name: who }))}" title="${esc(t("room.remove_aria", { name: who }))}">${t("room.remove")}</button>`;
     const acc = f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
     return `<tr data-fork="${esc(f.id)}" data-status="${f.status}">
-      <th scope="row">${name}</th>
+      <th scope="row"${f.name ? ` title="${esc(f.name)}"` : ""}>${name}</th>
       <td class="n">${fmtCount(f.step)}<small>${t("room.epoch_short", { n: fmtCount(f.epoch) })}</small></td>
       <td class="n">${fmt(f.train_loss)}<small>${t("room.test_short", { v: fmt(f.test_loss) })}</small></td>
       <td class="n">${acc}</td>

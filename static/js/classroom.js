@@ -17,11 +17,6 @@ const POLL_MS = 2000;
  * @returns {{refresh: () => Promise<void>, stop: () => void}}
  */
 export function mountClassroom({ store, root, storage = sessionStorage, every = POLL_MS }) {
-  // The panel's styles live with the room page's (room.css), unless the page links them itself.
-  if (!document.querySelector('link[href^="/static/css/room.css"]')) {
-    const v = document.querySelector('link[href^="/static/css/app.css"]')?.getAttribute("href").replace(/^[^?]*/, "");
-    document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: `/static/css/room.css${v || ""}` }));
-  }
   let room = load();
   let forks = [];
   let message = "";
