@@ -73,6 +73,8 @@ GRADCHECK = {
     "m": 1,
     "max_relative_error": 1.003e-06,
     "relative_error": 9.56e-12,
+    "checked": 9,
+    "complete": True,
     "layers": [
         {
             "layer": 1,
