@@ -31,6 +31,8 @@ from app.engine import StepRecord, Trace
 from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
+# A frame, and what it shows: (step, config version, diverged, whether its metrics are of that step).
+Frame = tuple[bytes, tuple[int, int, bool, bool]]
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
@@ -44,7 +46,7 @@ class LiveHub:
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._announcing: set[asyncio.Task[None]] = set()
-        self._building: dict[str, tuple[int, asyncio.Future[bytes]]] = {}  # session id → (version, frame build)
+        self._building: dict[str, tuple[int, asyncio.Future[Frame]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
         # (queued on the same FIFO pool) waits for a slice or two, not for every playing session's.
         self._slots = asyncio.Semaphore(settings.workers)
@@ -142,8 +144,9 @@ class LiveHub:
 
     # -- frames --------------------------------------------------------------------------------------------
 
-    async def frame(self, session: Session) -> bytes:
-        """The binary frame of the session's current version (built once, shared by every viewer)."""
+    async def frame(self, session: Session) -> Frame:
+        """The binary frame of the session's current version (built once, shared by every viewer), and what
+        it shows (``Frame``)."""
         cached = session.frame_cache
         if cached is not None and cached[0] == session.version:
             return cached[1]
@@ -160,12 +163,12 @@ class LiveHub:
             session.frame_cache = (building[0], data)
         return data
 
-    def _built(self, session_id: str, task: asyncio.Future[bytes]) -> None:
+    def _built(self, session_id: str, task: asyncio.Future[Frame]) -> None:
         current = self._building.get(session_id)
         if current is not None and current[1] is task:
             del self._building[session_id]
 
-    def _build_frame(self, session: Session) -> bytes:
+    def _build_frame(self, session: Session) -> Frame:
         tr = session.trainer
         arrays: list[tuple[str, np.ndarray]] = []
         for i, theta in enumerate(tr.network.theta, start=1):
@@ -186,12 +189,13 @@ class LiveHub:
             arrays.append((f"PA{i + 1}", probe.a[i][0]))
             if i:
                 arrays += [(f"PZ{i + 1}", probe.z[i][0]), (f"PE{i + 1}", probe.delta[i][0])]  # type: ignore[index]
+        metrics = wire.metrics(session.metrics_now(exact=not session.playing))  # a stopped run: always fresh
         header = {
             "type": "frame",
             "step": tr.step_count,
             "epoch": tr.epoch,
             "status": session.status,
-            "metrics": wire.metrics(session.metrics_now(exact=False)),
+            "metrics": metrics,
             "batch": batch,
             "probe": {
                 "sample": session.probe,
@@ -200,7 +204,8 @@ class LiveHub:
             },
             "steps_per_frame": self.steps_per_frame(session),
         }
-        return wire.frame(header, arrays)
+        shows = (tr.step_count, session.config_version, tr.diverged, metrics["step"] == tr.step_count)
+        return wire.frame(header, arrays), shows
 
 
 def step_samples(session: Session, unit: str) -> int:

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
-from app.api import errors, live, meta, pages, rooms, sessions
+from app.api import errors, live, meta, openapi, pages, rooms, sessions
 from app.api.deps import RateLimits
 from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
@@ -26,12 +27,6 @@ from app.wire import JSONResponse
 EXPIRY_PERIOD_S = 30.0
 CHECKPOINT_PERIOD_S = 3.0
 log = logging.getLogger("backprop_playground")
-
-DESCRIPTION = """A visual backpropagation playground: a NumPy training engine for fully-connected networks that
-shows every activation, error term δ, gradient and update, in the notation of the classic backprop course.
-
-Every session call needs the session's token as `Authorization: Bearer <token>` (it comes with the new
-session). Errors are JSON with a human-readable `detail` naming the field."""
 
 
 async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
@@ -75,10 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
+    # FastAPIOffline: /docs with Swagger UI served from the package, not a CDN (/redoc: app.api.openapi)
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Backprop Playground",
         version=__version__,
-        description=DESCRIPTION,
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )
@@ -89,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hub = LiveHub(app.state.store, settings)
     app.state.rates = RateLimits(settings)
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
     app.include_router(meta.router)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+
+from app import examples
 
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
@@ -29,6 +31,11 @@ COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
 Index = Annotated[StrictInt, Field(ge=0, le=MAX_ROWS)]  # a training-set index
+
+
+def example(*docs: Any) -> dict[str, Any]:
+    """``json_schema_extra`` that gives a model's schema these examples (shown by /docs, used by generators)."""
+    return {"examples": list(docs)}
 
 
 class Model(BaseModel):
@@ -175,6 +182,8 @@ def with_custom_data(config: Any, data: Any) -> Any:
 class ExportDocument(Model):
     """What ``GET /api/sessions/{id}/export`` returns: a whole run, to import back."""
 
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=example(examples.EXPORT))
+
     format: str = Field(max_length=100)
     version: StrictInt
     config: SessionConfig
@@ -189,18 +198,30 @@ class ExportDocument(Model):
         return value
 
 
-class CreateSession(SessionConfig):
-    """A session config, or ``{"import": <an export document>}`` to continue an exported run."""
+class ImportSession(Model):
+    """``{"import": <an export document>}``: a new session that continues an exported run bit for bit."""
 
-    import_: ExportDocument | None = Field(None, alias="import", description="A document from GET …/export.")
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        populate_by_name=True,
+        json_schema_extra=example({"import": examples.EXPORT}),
+    )
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    import_: ExportDocument = Field(alias="import", description="A document from GET …/export.")
 
-    @model_validator(mode="after")
-    def _import_alone(self) -> CreateSession:
-        if self.import_ is not None and self.model_fields_set - {"import_"}:
-            raise ValueError("send either a config or {'import': doc}, not both")
-        return self
+
+def _config_or_import(value: Any) -> str:
+    """Which of the two bodies ``POST /api/sessions`` got: an object with ``import`` is an import."""
+    imported = isinstance(value, ImportSession) or (isinstance(value, dict) and "import" in value)
+    return "ImportSession" if imported else "SessionConfig"
+
+
+CreateSession = Annotated[
+    Annotated[SessionConfig, Tag("SessionConfig")] | Annotated[ImportSession, Tag("ImportSession")],
+    Discriminator(_config_or_import),
+]
+"""The body of ``POST /api/sessions``: a session config (every field optional), or ``{"import": doc}``."""
 
 
 class SessionPatch(Hyperparameters):
@@ -266,11 +287,17 @@ class GradcheckRequest(Model):
 class ResetRequest(Model):
     """Reset to the initial weights of the config's seed, or of a new ``seed``."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example({"seed": 7}, {}))
+
     seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
 
 
 class WeightsBody(Model):
     """Θ^(1..L−1): ``weights[l-1]`` is S_{l+1} rows of 1 + S_l numbers, column 0 the bias weights."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra=example({"weights": examples.WEIGHTS})
+    )
 
     weights: list[Rows] = Field(max_length=64)
 
@@ -278,7 +305,48 @@ class WeightsBody(Model):
 # -- responses (documentation of what the routes return) ----------------------------------------------
 
 
-class MetricsOut(BaseModel):
+class Out(BaseModel):
+    """Base for every response model: the object has exactly these fields (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldError(Out):
+    """One refused field of a 422."""
+
+    field: str = Field(description="The field, as a dotted path (``dataset.samples``, ``weights[0]``).")
+    message: str
+
+
+class ErrorOut(Out):
+    """Every refusal: a human-readable ``detail``, the ``field`` it is about where there is one, and for a 422
+    of request validation every refused field (at most 50) in ``errors``."""
+
+    detail: str
+    field: str | None = Field(None, description="The request field at fault (absent when none is).")
+    errors: list[FieldError] | None = Field(None, description="422 of validation only: every refused field.")
+
+
+class MemoryOut(Out):
+    """The sessions' memory budget and what they hold of it."""
+
+    budget_mb: float
+    used_mb: float
+    sessions: int
+
+
+class HealthOut(Out):
+    """The server is up (``ok``) or cannot write its database (``unavailable``, with 503), and its version."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.HEALTH))
+
+    status: Literal["ok", "unavailable"]
+    version: str
+    storage: str = Field(description="``ok``, ``none`` (memory only), or why the database cannot be written.")
+    memory: MemoryOut
+
+
+class MetricsOut(Out):
     """J's data term over each set, the regularization term, accuracy where it applies."""
 
     step: int
@@ -291,11 +359,20 @@ class MetricsOut(BaseModel):
     grad_norms: list[float | None] = Field(description="‖D^(l)‖ of the latest step, per weight matrix.")
 
 
-class SessionState(BaseModel):
+class DivergenceOut(Out):
+    """When and why a run diverged."""
+
+    step: int
+    reason: str
+
+
+class SessionState(Out):
     """A session as GET returns it."""
 
+    model_config = ConfigDict(json_schema_extra=example(examples.SESSION))
+
     id: str
-    config: dict[str, Any] = Field(description="The session config with every default filled in.")
+    config: SessionConfig = Field(description="The session config with every default filled in.")
     task: Task
     layer_sizes: list[int] = Field(description="S_1..S_L, bias units not counted.")
     n_train: int
@@ -303,7 +380,7 @@ class SessionState(BaseModel):
     step: int
     epoch: int
     status: Status
-    divergence: dict[str, Any] | None
+    divergence: DivergenceOut | None
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")
     metrics: MetricsOut
@@ -313,18 +390,30 @@ class SessionState(BaseModel):
 class CreatedSession(SessionState):
     """A new session: keep the token, every later call needs it as ``Authorization: Bearer <token>``."""
 
+    model_config = ConfigDict(json_schema_extra=example(examples.CREATED))
+
     token: str
+
+
+class ForkedSession(CreatedSession):
+    """A fork of a room's run: a session of your own (keep the token), and the room it came from."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.FORKED))
+
+    room: str
 
 
 class TrainResult(SessionState):
     """The state after training, with the metric history of this run (one entry per epoch + the latest)."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.TRAINED))
 
     steps_done: int
     stopped_early: bool = Field(description="True when the run diverged or hit the per-call time limit.")
     history: list[MetricsOut]
 
 
-class LayerTraceOut(BaseModel):
+class LayerTraceOut(Out):
     """One layer of a trace: rows per sample, no bias column; layer 1 has only ``a``."""
 
     layer: int
@@ -333,7 +422,7 @@ class LayerTraceOut(BaseModel):
     delta: Rows | None = None
 
 
-class CostOut(BaseModel):
+class CostOut(Out):
     """J split into its terms."""
 
     data: float | None
@@ -341,8 +430,10 @@ class CostOut(BaseModel):
     total: float | None
 
 
-class TraceOut(BaseModel):
-    """The full forward and backward pass (SPEC §3)."""
+class TraceOut(Out):
+    """The full forward and backward pass: per layer z, a and δ (rows per sample), and the gradients D."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.TRACE))
 
     m: int
     cost: CostOut
@@ -350,7 +441,7 @@ class TraceOut(BaseModel):
     gradients: list[Rows] = Field(description="D^(l) for l = 1..L−1, each shaped like weights[l-1].")
 
 
-class GradcheckLayerOut(BaseModel):
+class GradcheckLayerOut(Out):
     """Analytic and numerical gradients of one Θ^(l)."""
 
     layer: int
@@ -361,8 +452,10 @@ class GradcheckLayerOut(BaseModel):
     errors: Rows = Field(description="Per weight: |Da − Dn| / max(|Da| + |Dn|, 1e-7).")
 
 
-class GradcheckOut(BaseModel):
-    """The gradient check (SPEC §3)."""
+class GradcheckOut(Out):
+    """The gradient check: analytic beside numerical gradients, per layer and overall."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.GRADCHECK))
 
     epsilon: float
     m: int
@@ -373,8 +466,10 @@ class GradcheckOut(BaseModel):
     layers: list[GradcheckLayerOut]
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(Out):
     """A built-in dataset."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.DATASETS[0]))
 
     name: str
     task: Task
@@ -387,7 +482,7 @@ class CreateRoom(Model):
     """Open a room on a session you hold the token of (send it as the Bearer token)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"session_id": "…", "title": "Lecture 4: XOR"}]}
+        extra="forbid", json_schema_extra=example({"session_id": examples.SESSION_ID, "title": "Lecture 4: XOR"})
     )
 
     session_id: str = Field(min_length=1, max_length=64)
@@ -397,11 +492,15 @@ class CreateRoom(Model):
 class ForkRequest(Model):
     """Fork the room's current network; ``name`` is what the teacher's class view shows."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example({"name": "Ada"}, {}))
+
     name: str | None = Field(None, max_length=40)
 
 
-class RoomCreated(BaseModel):
+class RoomCreated(Out):
     """A new room: the join code for the class, the teacher token for the teacher only."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.ROOM_CREATED))
 
     code: str
     teacher_token: str
@@ -409,8 +508,10 @@ class RoomCreated(BaseModel):
     url: str
 
 
-class RoomOut(BaseModel):
+class RoomOut(Out):
     """A room as anyone with the code sees it."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.ROOM))
 
     code: str
     title: str
@@ -418,7 +519,7 @@ class RoomOut(BaseModel):
     session: SessionState
 
 
-class ForkOut(BaseModel):
+class ForkOut(Out):
     """One student's fork in the class view."""
 
     id: str
@@ -432,8 +533,10 @@ class ForkOut(BaseModel):
     train_accuracy: float | None
 
 
-class ClassOut(BaseModel):
+class ClassOut(Out):
     """The class: every fork of the room."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.CLASS))
 
     code: str
     forks: list[ForkOut]

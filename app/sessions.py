@@ -330,7 +330,7 @@ class Session:
     watchers: set[asyncio.Event] = field(default_factory=set)
     owners: int = 0  # live sockets opened with the token (a room's viewers do not count)
     ended: str = "deleted"  # why it left the store, for its watchers: deleted, or expired
-    frame_cache: tuple[int, bytes] | None = None
+    frame_cache: tuple[int, tuple[bytes, tuple[int, int, bool, bool]]] | None = None  # version, app.live.Frame
     room: str | None = None  # the room this session was forked from
     name: str | None = None  # the student's name in that room's class view
     trace_seq: int = 0  # counts the step traces; watchers send each new one

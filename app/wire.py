@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 from app.engine import GradCheck, Metrics, Trace
 
@@ -37,10 +37,9 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=_OPTIONS)
 
 
-class JSONResponse(Response):
-    """A JSON response serialized by orjson, NumPy arrays included."""
-
-    media_type = "application/json"
+class JSONResponse(_StarletteJSONResponse):
+    """A JSON response serialized by orjson, NumPy arrays included (a Starlette ``JSONResponse``, so that
+    FastAPI documents each route's ``response_model`` as its JSON body)."""
 
     def render(self, content: Any) -> bytes:
         """Serialize ``content``."""

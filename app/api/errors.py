@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from app import examples
 from app.engine import EngineError
+from app.schemas import ErrorOut
 from app.sessions import ApiError
 from app.wire import JSONResponse
 
@@ -19,10 +21,11 @@ log = logging.getLogger("backprop_playground")
 
 
 _UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none)$")  # pydantic's name of a union member
+_MODEL_TAG = re.compile(r"^[A-Z][A-Za-z]*$")  # a model's name, the tag of a union of models (fields are snake_case)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not _MODEL_TAG.match(str(p))]
     parts = [p for p in parts if not (_UNION_TAG.match(p) and len(parts) > 1)]
     out = ""
     for p in parts:
@@ -62,12 +65,43 @@ def _engine(request: Request, exc: Exception) -> Response:
 
 def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    body: dict[str, Any] = {"detail": exc.detail}
+    if exc.status_code == 400:  # FastAPI's only 400: a body that could not be read as text
+        body["field"] = "body"
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; the server logged it"}, status_code=500)
+
+
+WHY = {
+    400: "The `Host` header does not name this server (`BPP_ALLOWED_HOSTS`), or the body could not be read as text.",
+    401: "No bearer token was sent (the answer carries `WWW-Authenticate: Bearer`).",
+    403: "The bearer token does not open this session (or is not this room's teacher token).",
+    404: "No such session or room (it may have expired, been deleted or closed).",
+    413: "The request body is larger than the server's `BPP_MAX_BODY_BYTES`.",
+    422: "A field was refused: `field` names it, `detail` says why; nothing changed.",
+    429: "Over a limit of this address or client: new sessions, sessions or forks held, its share of the memory "
+    "budget, or a heavy call (train, gradcheck, backprop, import) already running; or the room is full.",
+    503: "The server cannot take it now: the memory budget is full, or the database cannot be written (nothing "
+    "was changed).",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of the refusals an operation can answer: each with the shared error body
+    (``ErrorOut``) and an example. Every operation may answer 400 and 413: the host check and the body limit
+    come before routing."""
+    return {
+        code: {
+            "model": ErrorOut,
+            "description": WHY[code],
+            "content": {"application/json": {"example": examples.ERRORS[code]}},
+        }
+        for code in sorted({*codes, 400, 413})
+    }
 
 
 def install(app: FastAPI) -> None:

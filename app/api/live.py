@@ -33,7 +33,7 @@ from app.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger("backprop_playground")
-PROTOCOL = 1
+PROTOCOL = 2  # docs/protocol.md, "Versions", says what changed from 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -189,6 +189,7 @@ class Connection:
         """Send what changed, newest first; frames only while there is credit, at most BPP_FPS a second."""
         session, store = self.session, self.hub.store
         seen_config, seen_status, seen_frame = session.config_version, session.status, -1
+        sent: tuple[int, int, bool, bool] | None = None  # what the last frame showed (app.live.Frame)
         seen_trace = session.trace_seq
         period = 1.0 / self.settings.fps
         while True:
@@ -211,6 +212,12 @@ class Connection:
             if session.trace_seq != seen_trace and session.last_trace is not None:
                 seen_trace = session.trace_seq
                 await self.send_raw(session.last_trace)
+            if self.credits > 0 and session.version != seen_frame and sent is not None:
+                # A change that leaves the frame as it was (play, pause, a status) sends no frame: every
+                # frame shows a new step or new weights, or the fresh metrics of a step shown with late ones.
+                shows = (session.trainer.step_count, session.config_version, session.trainer.diverged)
+                if shows == sent[:3] and (sent[3] or session.playing):
+                    seen_frame = session.version
             if self.credits > 0 and session.version != seen_frame:
                 now = time.monotonic()
                 wait = self.next_frame_at - now
@@ -219,7 +226,7 @@ class Connection:
                     continue
                 self.next_frame_at = max(self.next_frame_at + period, now + period / 2)
                 seen_frame = session.version
-                data = await self.hub.frame(session)
+                data, sent = await self.hub.frame(session)
                 self.credits -= 1
                 if not await self.send_raw(data):  # not sent (backlog): no ack will come for it
                     self.credits += 1
@@ -235,9 +242,9 @@ class Connection:
 
     async def handle(self, raw: str) -> None:
         """Parse and act on one client message; anything wrong gets an ``error`` and changes nothing."""
-        if len(raw) > MAX_MESSAGE_BYTES:
-            await self.error("too_large", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
-            return
+        if len(raw) > MAX_MESSAGE_BYTES:  # as `serve` (uvicorn's ws_max_size) does before a message gets here
+            await self.ws.close(CLOSE_TOO_BIG, f"messages are at most {MAX_MESSAGE_BYTES} bytes")
+            raise WebSocketDisconnect(CLOSE_TOO_BIG)
         if not self.read_only:
             self.session.touch()  # the token holder's messages are uses; a viewer's are not
         if not self.allow():
@@ -248,7 +255,10 @@ class Connection:
         except orjson.JSONDecodeError:
             await self.error("bad_json", "messages are JSON objects with a type")
             return
-        kind = msg.get("type") if isinstance(msg, dict) else None
+        if not isinstance(msg, dict):
+            await self.error("bad_json", "messages are JSON objects with a type")
+            return
+        kind = msg.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await self.error("unknown_type", f"unknown message type {kind!r}; see docs/protocol.md")
@@ -284,12 +294,25 @@ async def _play(c: Connection, msg: dict[str, Any]) -> None:
     if c.session.trainer.diverged:
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
         return
+    if c.session.playing:  # already playing: nothing changes, but every play is answered
+        await c.send(status_message(c.session))
+        return
     c.hub.play(c.session)
 
 
 async def _pause(c: Connection, msg: dict[str, Any]) -> None:
+    if not c.session.playing and c.session.id not in c.hub.loops:  # already stopped: say so
+        await c.send(status_message(c.session))
+        return
     c.hub.pause(c.session)
     await c.hub.store.commit(c.session)
+
+
+def _sample(session: Session, sample: int) -> int:
+    """A training-set index, refused under the message's own field name ``sample``."""
+    if sample >= session.trainer.n_train:
+        raise EngineError("sample", f"must be a training-set index in [0, {session.trainer.n_train - 1}]")
+    return sample
 
 
 async def _ack(c: Connection, msg: dict[str, Any]) -> None:
@@ -300,6 +323,8 @@ async def _ack(c: Connection, msg: dict[str, Any]) -> None:
 async def _step(c: Connection, msg: dict[str, Any]) -> None:
     m = StepMsg.model_validate(msg)
     session = c.session
+    if m.sample is not None:
+        _sample(session, m.sample)
     c.hub.pause(session)
     limit = c.settings.max_trace_samples
 
@@ -329,6 +354,7 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
 
 async def _trace(c: Connection, msg: dict[str, Any]) -> None:
     m = TraceMsg.model_validate(msg)
+    _sample(c.session, m.sample)
     now = time.monotonic()
     if c.read_only and now - c.last_probe < READ_ONLY_TRACE_INTERVAL_S:
         await c.error("rate_limited", "viewers may trace a sample at most 4 times a second")

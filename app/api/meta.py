@@ -1,4 +1,4 @@
-"""Health and version."""
+"""Health, version and the built-in datasets."""
 
 from __future__ import annotations
 
@@ -6,14 +6,28 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app import __version__
+from app import __version__, examples
 from app.api.deps import StoreDep
+from app.api.errors import responses
+from app.engine import BUILTIN
+from app.schemas import DatasetOut, HealthOut
 from app.wire import JSONResponse
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
 
-@router.get("/health", responses={503: {"description": "The database cannot be written or its file has gone."}})
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    operation_id="health",
+    responses={
+        **responses(),
+        503: {
+            "model": HealthOut,
+            "description": "The same body, `status` `unavailable`: the database cannot be written.",
+        },
+    },
+)
 async def health(store: StoreDep) -> JSONResponse:
     """``{"status": "ok", "version", "storage", "memory"}``: ``storage`` is ``ok``, ``none`` (memory only) or
     why the database cannot be written (then the status is ``unavailable`` and the answer 503); ``memory`` is
@@ -32,3 +46,14 @@ async def health(store: StoreDep) -> JSONResponse:
         },
     }
     return JSONResponse(body, status_code=503 if problem else 200)
+
+
+@router.get(
+    "/datasets",
+    response_model=list[DatasetOut],
+    operation_id="list_datasets",
+    responses={200: {"content": {"application/json": {"example": examples.DATASETS}}}, **responses()},
+)
+def datasets() -> list[dict[str, Any]]:
+    """The built-in datasets: name, task, number of inputs and outputs."""
+    return [vars(info) for info in BUILTIN.values()]

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
 from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
+from app.api.errors import responses
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
 from app.live import LiveHub
 from app.rooms import Room, RoomStore
-from app.schemas import ClassOut, CreateRoom, ForkRequest, RoomCreated, RoomOut
+from app.schemas import ClassOut, CreateRoom, ExportDocument, ForkedSession, ForkRequest, RoomCreated, RoomOut
 from app.sessions import ApiError
 from app.settings import Settings
 
@@ -29,7 +30,13 @@ def get_rooms(request: Request) -> RoomStore:
 RoomsDep = Annotated[RoomStore, Depends(get_rooms)]
 
 
-@router.post("", status_code=201, response_model=RoomCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=RoomCreated,
+    operation_id="open_room",
+    responses=responses(400, 401, 403, 404, 422, 503),
+)
 async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: RoomsDep, token: TokenDep) -> Response:
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
@@ -40,7 +47,7 @@ async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: 
     )
 
 
-@router.get("/{code}", response_model=RoomOut)
+@router.get("/{code}", response_model=RoomOut, operation_id="get_room", responses=responses(404))
 async def get_room(code: str, rooms: RoomsDep) -> Response:
     """Public: the room's title and the teacher session's config, weights and metrics."""
     room = rooms.get(code)
@@ -49,7 +56,14 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
 
 
-@router.post("/{code}/fork", status_code=201, dependencies=[CreateRate])
+@router.post(
+    "/{code}/fork",
+    status_code=201,
+    response_model=ForkedSession,
+    dependencies=[CreateRate],
+    operation_id="fork_room",
+    responses=responses(400, 404, 422, 429, 503),
+)
 async def fork_room(
     code: str,
     request: Request,
@@ -62,7 +76,13 @@ async def fork_room(
     return wire.JSONResponse({"token": token, "room": room.code, **state(session)}, status_code=201)
 
 
-@router.get("/{code}/export", name="room_export")
+@router.get(
+    "/{code}/export",
+    name="room_export",
+    response_model=ExportDocument,
+    operation_id="export_room",
+    responses=responses(404),
+)
 async def room_export(code: str, rooms: RoomsDep) -> Response:
     """Public: the teacher session's run as one document (config, data, weights, history), which the room
     page draws its decision surface and charts from; forking hands out the same document."""
@@ -71,7 +91,7 @@ async def room_export(code: str, rooms: RoomsDep) -> Response:
     return wire.JSONResponse(await session.read(session.export))
 
 
-@router.get("/{code}/class", response_model=ClassOut)
+@router.get("/{code}/class", response_model=ClassOut, operation_id="get_class", responses=responses(401, 403, 404))
 async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: every fork with its name, step and current loss."""
     room = rooms.get(code)
@@ -79,7 +99,13 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     return wire.JSONResponse({"code": room.code, "forks": rooms.class_view(room)})
 
 
-@router.delete("/{code}/forks/{session_id}", status_code=204)
+@router.delete(
+    "/{code}/forks/{session_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="remove_fork",
+    responses=responses(401, 403, 404, 503),
+)
 async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: remove one fork from the class (its session is deleted; the student's page is told)."""
     room = rooms.get(code)
@@ -88,7 +114,13 @@ async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenD
     return Response(status_code=204)
 
 
-@router.delete("/{code}", status_code=204)
+@router.delete(
+    "/{code}",
+    status_code=204,
+    response_class=Response,
+    operation_id="close_room",
+    responses=responses(401, 403, 404, 503),
+)
 async def close_room(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: close the room (viewers are disconnected; forks live on)."""
     room = rooms.get(code)

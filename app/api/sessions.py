@@ -6,18 +6,21 @@ import math
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app import wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_address, client_key
-from app.engine import BUILTIN, EngineError
+from app.api.errors import responses
+from app.engine import EngineError
 from app.schemas import (
     BackpropRequest,
     CreatedSession,
     CreateSession,
-    DatasetOut,
+    ExportDocument,
     GradcheckOut,
     GradcheckRequest,
+    ImportSession,
     ResetRequest,
     SessionConfig,
     SessionPatch,
@@ -30,13 +33,20 @@ from app.schemas import (
 from app.sessions import ApiError, Session, finite_rows, trainer_from_export
 
 router = APIRouter(prefix="/api", tags=["sessions"])
+GRADCHECK_DEFAULT_SAMPLES = 32
+TOKEN_SCHEME = HTTPBearer(
+    auto_error=False,  # a missing token is the store's 401, with the shared error body
+    scheme_name="token",
+    description="The session's token (from `create_session` or `fork_room`); for `get_class` and `close_room`, "
+    "the room's teacher token.",
+)
+SESSION_ERRORS = responses(401, 403, 404)  # every call on a session: no token, a wrong one, no such session
+WITH_BODY = (400, 401, 403, 404, 422)  # … and a body that cannot be read or is refused
 
 
-def bearer(authorization: Annotated[str | None, Header(description="Bearer <session token>")] = None) -> str | None:
+def bearer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(TOKEN_SCHEME)]) -> str | None:
     """The token of an ``Authorization: Bearer …`` header, if any."""
-    if authorization and authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip()
-    return None
+    return credentials.credentials.strip() if credentials else None
 
 
 def open_session(session_id: str, store: StoreDep, token: Annotated[str | None, Depends(bearer)]) -> Session:
@@ -52,13 +62,14 @@ def state(session: Session) -> dict[str, Any]:
     return session.view()
 
 
-@router.get("/datasets", response_model=list[DatasetOut], tags=["meta"])
-def datasets() -> list[dict[str, Any]]:
-    """The built-in datasets: name, task, number of inputs and outputs."""
-    return [vars(info) for info in BUILTIN.values()]
-
-
-@router.post("/sessions", status_code=201, response_model=CreatedSession, dependencies=[CreateRate])
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=CreatedSession,
+    dependencies=[CreateRate],
+    operation_id="create_session",
+    responses=responses(400, 422, 429, 503),
+)
 async def create_session(
     request: Request,
     store: StoreDep,
@@ -66,9 +77,8 @@ async def create_session(
     body: Annotated[CreateSession | None, Body()] = None,
 ) -> Response:
     """Create a session from a config (every field optional), or from ``{"import": <export document>}``."""
-    body = body or CreateSession()
     client, address = client_key(request), client_address(request)
-    if body.import_ is not None:
+    if isinstance(body, ImportSession):
         async with store.heavy(client):
             try:
                 doc = body.import_.model_dump()
@@ -80,18 +90,22 @@ async def create_session(
                 raise ApiError(422, f"{field}: {err.message}", field) from None
             session, token = await store.create(config, client, trainer, charge=charge)
     else:
-        config = SessionConfig.model_validate(body.model_dump(exclude={"import_"}, exclude_unset=True))
-        session, token = await store.create(config, client, address=address)
+        session, token = await store.create(body or SessionConfig(), client, address=address)
     return wire.JSONResponse({"token": token, **session.view()}, status_code=201)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionState)
+@router.get("/sessions/{session_id}", response_model=SessionState, operation_id="get_session", responses=SESSION_ERRORS)
 async def get_session(session: SessionDep) -> Response:
     """Config, step, epoch, status, metrics and weights (as of the latest engine call: never waits for one)."""
     return wire.JSONResponse(session.view())
 
 
-@router.patch("/sessions/{session_id}", response_model=SessionState)
+@router.patch(
+    "/sessions/{session_id}",
+    response_model=SessionState,
+    operation_id="update_session",
+    responses=responses(*WITH_BODY, 429, 503),
+)
 async def patch_session(session: SessionDep, patch: SessionPatch, settings: SettingsDep, store: StoreDep) -> Response:
     """Change hyperparameters without resetting the weights. ``hidden``, ``features``, ``dataset`` or ``seed``
     change the network or its data and re-initialize it from the seed."""
@@ -105,7 +119,12 @@ async def patch_session(session: SessionDep, patch: SessionPatch, settings: Sett
     return wire.JSONResponse(session.view())
 
 
-@router.post("/sessions/{session_id}/reset", response_model=SessionState)
+@router.post(
+    "/sessions/{session_id}/reset",
+    response_model=SessionState,
+    operation_id="reset_session",
+    responses=responses(*WITH_BODY, 503),
+)
 async def reset_session(
     session: SessionDep, store: StoreDep, body: Annotated[ResetRequest | None, Body()] = None
 ) -> Response:
@@ -115,7 +134,12 @@ async def reset_session(
     return wire.JSONResponse(session.view())
 
 
-@router.post("/sessions/{session_id}/train", response_model=TrainResult)
+@router.post(
+    "/sessions/{session_id}/train",
+    response_model=TrainResult,
+    operation_id="train",
+    responses=responses(*WITH_BODY, 429, 503),
+)
 async def train_session(
     request: Request, session: SessionDep, req: TrainRequest, settings: SettingsDep, store: StoreDep
 ) -> Response:
@@ -162,7 +186,12 @@ async def train_session(
         return wire.JSONResponse(await session.run(result))
 
 
-@router.post("/sessions/{session_id}/backprop", response_model=TraceOut)
+@router.post(
+    "/sessions/{session_id}/backprop",
+    response_model=TraceOut,
+    operation_id="backprop",
+    responses=responses(*WITH_BODY, 429),
+)
 async def backprop(
     request: Request,
     session: SessionDep,
@@ -199,7 +228,12 @@ async def backprop(
             raise ApiError.from_engine(err) from None
 
 
-@router.post("/sessions/{session_id}/gradcheck", response_model=GradcheckOut)
+@router.post(
+    "/sessions/{session_id}/gradcheck",
+    response_model=GradcheckOut,
+    operation_id="gradcheck",
+    responses=responses(*WITH_BODY, 429),
+)
 async def gradcheck(
     request: Request,
     session: SessionDep,
@@ -219,13 +253,20 @@ async def gradcheck(
     return wire.JSONResponse(out)
 
 
-@router.get("/sessions/{session_id}/weights", response_model=WeightsBody)
+@router.get(
+    "/sessions/{session_id}/weights", response_model=WeightsBody, operation_id="get_weights", responses=SESSION_ERRORS
+)
 async def get_weights(session: SessionDep) -> Response:
     """Θ^(1..L−1), column 0 the bias weights (as of the latest engine call: never waits for one)."""
     return wire.JSONResponse({"weights": session.view()["weights"]})
 
 
-@router.put("/sessions/{session_id}/weights", response_model=WeightsBody)
+@router.put(
+    "/sessions/{session_id}/weights",
+    response_model=WeightsBody,
+    operation_id="set_weights",
+    responses=responses(*WITH_BODY, 503),
+)
 async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -> Response:
     """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
     try:
@@ -235,14 +276,25 @@ async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -
     return wire.JSONResponse({"weights": session.view()["weights"]})
 
 
-@router.get("/sessions/{session_id}/export")
+@router.get(
+    "/sessions/{session_id}/export",
+    response_model=ExportDocument,
+    operation_id="export_session",
+    responses=SESSION_ERRORS,
+)
 async def export_session(session: SessionDep) -> Response:
     """One JSON document (config, data, weights, optimizer state, counters, history) that
     ``POST /api/sessions`` accepts back as ``{"import": doc}``."""
     return wire.JSONResponse(await session.read(session.export))
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    operation_id="delete_session",
+    responses=responses(401, 403, 404, 503),
+)
 async def delete_session(session: SessionDep, store: StoreDep) -> Response:
     """Delete the session (204 once its row is gone from the database; 503 when it cannot be deleted)."""
     await store.remove(session.id)
