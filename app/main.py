@@ -15,6 +15,7 @@ from app import __version__
 from app.api import errors, live, meta, pages, rooms, sessions
 from app.api.deps import RateLimits
 from app.api.limits import BodyLimit
+from app.engine import paths
 from app.live import LiveHub
 from app.persist import Database
 from app.rooms import RoomStore
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store: SessionStore = app.state.store
+        paths.set_policy(settings.engine)
+        if settings.engine == "auto":
+            paths.warm_up()  # compiles or loads the kernels in the background; sessions run NumPy until then
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()

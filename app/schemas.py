@@ -301,6 +301,10 @@ class SessionState(BaseModel):
     step: int
     epoch: int
     status: Status
+    engine_path: Literal["numba", "numpy"] = Field(
+        description="The path the training steps run on now: `numba` (compiled kernels) or `numpy` (the NumPy "
+        "reference: large networks, BPP_ENGINE=numpy, or the first seconds after start-up while the kernels load)."
+    )
     divergence: dict[str, Any] | None
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")

@@ -65,6 +65,7 @@ def state(session: Session) -> dict[str, Any]:
         "step": tr.step_count,
         "epoch": tr.epoch,
         "status": session.status,
+        "engine_path": tr.engine_path,
         "divergence": None if div is None else {"step": div.step, "reason": div.reason},
         "steps_per_frame": session.steps_per_frame,
         "probe": session.probe,
