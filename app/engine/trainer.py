@@ -295,9 +295,9 @@ class Trainer:
                 count = min(count, chunk)
             began = clock()
             done = self._train_compiled(kernels, ws, self._x_epoch, self._y_epoch, self.offset, batch, count)
-            if done < count:
-                return
             self._advance(min(self.offset + done * batch, self.n_train))
+            if done < count:  # diverged: the steps before it count, the schedule stops at its batch
+                return
             if deadline is not None:
                 now = clock()
                 if now > deadline:
