@@ -199,10 +199,12 @@ class LiveHub:
             batch = {"step": record.step, "m": record.trace.m}
             for i, (d, u) in enumerate(zip(record.trace.grads, record.delta_theta, strict=True), start=1):
                 arrays += [(f"D{i}", d), (f"U{i}", u)]
+            # means over the batch: np.add.reduce / m is what ndarray.mean computes, without its overhead
+            m = record.trace.m
             for i, a in enumerate(record.trace.a, start=1):
-                arrays.append((f"A{i}", a.mean(axis=0)))
+                arrays.append((f"A{i}", np.add.reduce(a, axis=0) / m))
             for i, e in enumerate(record.trace.delta[1:], start=2):
-                arrays.append((f"E{i}", e.mean(axis=0)))  # type: ignore[union-attr]
+                arrays.append((f"E{i}", np.add.reduce(e, axis=0) / m))  # type: ignore[arg-type]
             arrays.append(("N", np.asarray(record.grad_norms)))
         probe = tr.trace_samples([session.probe])
         for i in range(len(probe.a)):
