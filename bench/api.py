@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.engine import TrainConfig, Trainer, make_dataset
+from app.engine import TrainConfig, Trainer, make_dataset, paths
 from bench.engine import _load, tfp_rate
 from tests.conftest import LiveServer
 
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--tfp", type=Path, help="folder with TF Playground's tfp_nn.js and tfp_speed.js")
     args = parser.parse_args()
     anchors = args.tfp.parent if args.tfp and args.tfp.is_file() else args.tfp
+    paths.load()  # this process's engine runs warm too, as the servers' do
     env = {"BPP_MAX_STEPS_PER_CALL": str(max(n.steps for n in NETS))}
     servers = {"auto": LiveServer(env=env).start(), "numpy": LiveServer(env={**env, "BPP_ENGINE": "numpy"}).start()}
     print(f"load average at start: {_load()}")

@@ -151,18 +151,19 @@ def forward(theta, layers, acts, buf, x, start, m):
 
 @compiled()
 def gradient(delta, a, d, inv_m):
-    """D = (1/m)·δ·[1; a]ᵀ, the bias column first."""
+    """D = (1/m)·δ·[1; a]ᵀ, the bias column first. Sample by sample, so that every sum over the samples is a
+    separate accumulator (no chain of dependent additions), each added in the order k = 0..m−1."""
     s, m = delta.shape
+    d[:] = 0.0
+    for k in range(m):
+        for j in range(s):
+            djk = delta[j, k]
+            d[j, 0] += djk
+            for c in range(a.shape[0]):
+                d[j, c + 1] += djk * a[c, k]
     for j in range(s):
-        total = 0.0
-        for k in range(m):
-            total += delta[j, k]
-        d[j, 0] = total * inv_m
-        for c in range(a.shape[0]):
-            total = 0.0
-            for k in range(m):
-                total += delta[j, k] * a[c, k]
-            d[j, c + 1] = total * inv_m
+        for c in range(d.shape[1]):
+            d[j, c] *= inv_m
 
 
 @compiled()
