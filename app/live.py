@@ -34,6 +34,9 @@ from app.settings import Settings
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
+# A playing session's frames that end mid-epoch (many sessions share the CPU, so slices end before the epoch does)
+# carry metrics at most this old instead of evaluating the whole training set for every frame.
+PLAYING_METRICS_AGE_S = 0.25
 
 
 class LiveHub:
@@ -177,13 +180,16 @@ class LiveHub:
             del self._building[session_id]
 
     def _metrics_now(self, session: Session) -> Metrics:
-        """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow)."""
+        """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow), and while
+        playing at most every PLAYING_METRICS_AGE_S between epoch ends (which bring fresh ones for free)."""
         tr = session.trainer
         now = time.perf_counter()
         key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
         cached = self._metrics.get(session)
-        if cached is not None and (cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < 10 * cached[2])):
-            return cached[3]
+        if cached is not None:
+            age = max(10 * cached[2], PLAYING_METRICS_AGE_S if session.playing else 0.0)
+            if cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < age):
+                return cached[3]
         metrics = tr.evaluate()
         self._metrics[session] = (key, now, time.perf_counter() - now, metrics)
         return metrics
