@@ -15,18 +15,17 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from . import paths
+from . import compiled, paths
 from .config import DEFAULT_OUTPUT, LIVE_FIELDS, TrainConfig
 from .datasets import Dataset, feature_transform
 from .errors import EngineError
 from .functions import regularization_cost
 from .network import Network, Trace, Workspace, augment
-from .optimizers import SGD, Adam, Momentum, make_optimizer
+from .optimizers import SGD, make_optimizer
 from .records import Divergence, Metrics, StepRecord
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "Trainer",
 ]
 Array = np.ndarray
-FIRST_CHUNK = 8  # compiled steps in a time-boxed run's first call; later calls are sized from its speed
 MAX_HISTORY = 500  # entries per run; beyond, the history is thinned to every other entry (memory stays bounded)
 
 
@@ -200,7 +198,7 @@ class Trainer:
         net, cfg = self.network, self.config
         kernels = net.kernels(ws.m)
         if kernels is not None:
-            return self._update_compiled(kernels, ws, indices, record)
+            return compiled.step(self, kernels, ws, indices, record)
         net.forward(ws)
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
@@ -216,94 +214,6 @@ class Trainer:
         if trace is None:
             return None
         return StepRecord(self.step_count, self.epoch, indices, trace, delta.copy(), net._slices, sq)
-
-    def _update_compiled(self, kernels: ModuleType, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
-        """``_update`` on the compiled path: one kernel call (with the cost split before the update)."""
-        net, cfg = self.network, self.config
-        cost_regularization = 0.0
-        if record:
-            args = (cfg.regularization, cfg.reg_rate, ws.m, net.theta_flat, net.reg_mask)
-            cost_regularization = regularization_cost(*args)
-        if not self._train_compiled(kernels, ws, ws.a_aug[0], ws.y, 0, ws.m, 1, record):
-            return None
-        if not record:
-            return None
-        trace = net.snapshot_with(ws, float(self._cost[0]), cost_regularization)
-        delta = self.optimizer.step_buf.copy()
-        return StepRecord(self.step_count, self.epoch, indices, trace, delta, net._slices, self._grad_sq)
-
-    def _train_compiled(
-        self,
-        kernels: ModuleType,
-        ws: Workspace,
-        x: Array,
-        y: Array,
-        start: int,
-        batch: int,
-        count: int,
-        record: bool = False,
-    ) -> int:
-        """Up to ``count`` steps in one kernel call on consecutive ``batch``-column batches of (x, y) from ``start``,
-        ``ws`` holding the passes; the counters and optimizer follow. Returns the steps done: fewer than
-        ``count`` when the run diverged (then it is in the diverged state, Θ as before that step)."""
-        net, cfg, opt = self.network, self.config, self.optimizer
-        s1 = s2 = opt.step_buf  # sgd keeps no state
-        if isinstance(opt, Momentum):
-            s1 = opt.v
-        elif isinstance(opt, Adam):
-            s1, s2 = opt.m, opt.v
-        t = opt.t if isinstance(opt, Adam) else 0
-        setup = self._setup
-        if setup is None or setup[0] is not cfg:
-            codes = (paths.LOSS_CODES[cfg.loss], paths.REGULARIZATION_CODES[cfg.regularization])  # type: ignore[index]
-            mu = opt.mu if isinstance(opt, Momentum) else 0.0
-            setup = self._setup = (
-                cfg,
-                np.array([*codes, paths.OPTIMIZER_CODES[cfg.optimizer]], dtype=np.int64),
-                np.array([cfg.learning_rate, cfg.reg_rate, mu]),
-            )
-        self._grad_sq = np.empty(len(net.shapes))  # a fresh array: a StepRecord may hold the last one
-        done = kernels.train(
-            net.theta_flat, net.grad_flat, opt.step_buf, s1, s2, self._grad_sq, ws.buffer, x, y,
-            net.layer_table, net.activation_codes, setup[1], setup[2], t, batch, start, count, record, self._cost,
-        )  # fmt: skip
-        if isinstance(opt, Adam):
-            opt.t += done
-        self.step_count += done
-        if done < count:
-            self._diverge("the gradient became too large or non-finite (∞ or NaN): try a smaller learning rate")
-        return int(done)
-
-    def _run_compiled(
-        self, kernels: ModuleType, limit: int | None, target_epoch: int | None, deadline: float | None
-    ) -> None:
-        """``run`` on the compiled path: one kernel call per stretch of steps up to the epoch's end, the step
-        limit or, with a deadline, as many steps as the last call's speed says fit before it."""
-        batch, chunk, clock = self.config.batch_size, FIRST_CHUNK, time.perf_counter
-        ws = self.network.workspace(min(batch, self.n_train))
-        while not self.diverged:
-            if (limit is not None and self.step_count >= limit) or (
-                target_epoch is not None and self.epoch >= target_epoch
-            ):
-                return
-            if self._order is None:
-                self._shuffle()
-            count = math.ceil((self.n_train - self.offset) / batch)
-            if limit is not None:
-                count = min(count, limit - self.step_count)
-            if deadline is not None:
-                count = min(count, chunk)
-            began = clock()
-            done = self._train_compiled(kernels, ws, self._x_epoch, self._y_epoch, self.offset, batch, count)
-            self._advance(min(self.offset + done * batch, self.n_train))
-            if done < count:  # diverged: the steps before it count, the schedule stops at its batch
-                return
-            if deadline is not None:
-                now = clock()
-                if now > deadline:
-                    return
-                per_step = max((now - began) / done, 1e-7)
-                chunk = max(1, min(int((deadline - now) / per_step), 100_000))
 
     @property
     def engine_path(self) -> str:
@@ -347,7 +257,7 @@ class Trainer:
         start = self.step_count
         kernels = self.network.kernels(min(self.config.batch_size, self.n_train))
         if kernels is not None:
-            self._run_compiled(kernels, limit, target_epoch, deadline)
+            compiled.run(self, kernels, limit, target_epoch, deadline)
             return self.step_count - start
         step, clock = self._step, time.perf_counter
         with np.errstate(all="ignore"):
