@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .trainer import Trainer
 
 Array = np.ndarray
-FIRST_CHUNK = 8  # compiled steps in a time-boxed run's first call; later calls are sized from its speed
+FIRST_CHUNK = 8  # steps before a time-boxed run looks at its deadline (as the NumPy path), and its first call
 
 
 def step(trainer: Trainer, kernels: ModuleType, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
@@ -90,8 +90,10 @@ def run(
     trainer: Trainer, kernels: ModuleType, limit: int | None, target_epoch: int | None, deadline: float | None
 ) -> None:
     """Trainer.run on the compiled path: one kernel call per stretch of steps up to the epoch's end, the step
-    limit or, with a deadline, as many steps as the last call's speed says fit before it."""
+    limit or, with a deadline, as many steps as the last call's speed says fit before it. Like the NumPy path,
+    a time-boxed run makes at least FIRST_CHUNK steps (or all it was asked for) before it looks at the clock."""
     batch, chunk, clock = trainer.config.batch_size, FIRST_CHUNK, time.perf_counter
+    start = trainer.step_count
     ws = trainer.network.workspace(min(batch, trainer.n_train))
     while not trainer.diverged:
         if (limit is not None and trainer.step_count >= limit) or (
@@ -112,7 +114,8 @@ def run(
             return
         if deadline is not None:
             now = clock()
-            if now > deadline:
+            if now > deadline and trainer.step_count - start >= FIRST_CHUNK:
                 return
             per_step = max((now - began) / done, 1e-7)
-            chunk = max(1, min(int((deadline - now) / per_step), 100_000))
+            least = FIRST_CHUNK - (trainer.step_count - start)
+            chunk = max(1, least, min(int((deadline - now) / per_step), 100_000))
