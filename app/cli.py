@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+PROG = "backprop-playground"
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and run it."""
+    from app import __version__
     from app.settings import get_settings
 
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="backprop-playground", description="A visual backpropagation playground.")
+    parser = argparse.ArgumentParser(prog=PROG, description="A visual backpropagation playground.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the server (the page at http://HOST:PORT/)")
     serve.add_argument("--host", default=settings.host, help=f"address to bind (default {settings.host}, BPP_HOST)")

@@ -5,9 +5,10 @@ work — a play loop's slice, a REST train call's slice, a frame, a step — run
 pool (``BPP_WORKERS`` threads, default 2), which serves its queue first come, first served. The engine's
 NumPy calls on matrices this small do not release the GIL, so all engine work together gets about one core
 whatever the pool size; the pool's job is order, not parallelism. (The compiled path's kernels do release
-it while they run, so on that path two workers' training can overlap; frames and sockets still share one.) Each playing session queues at most one
-slice per frame period, time-boxed to its share of that one core (``0.8 × period / playing sessions``,
-between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames and runs the event loop). So a lone
+it while they run, so on that path two workers' training can overlap; frames and sockets still share one.)
+Each playing session queues at most one slice per frame period, time-boxed to its share of that one core
+(``0.8 × period / playing sessions``, between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames
+and runs the event loop). So a lone
 session trains for most of each frame period, and thirty get a thirtieth each, none waiting behind a long
 run. At most ``workers`` play slices wait in the pool's queue at once (the playing sessions take turns for
 those places), so a step, a trace or a frame waits behind a slice or two, not behind thirty: with 30

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +14,7 @@ from app import __version__
 from app.api import errors, live, meta, pages, rooms, sessions
 from app.api.deps import RateLimits
 from app.api.limits import BodyLimit
+from app.assets import STATIC_DIR
 from app.engine import paths
 from app.live import LiveHub
 from app.persist import Database
@@ -23,8 +23,6 @@ from app.sessions import SessionStore
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "static"
 EXPIRY_PERIOD_S = 30.0
 CHECKPOINT_PERIOD_S = 3.0
 log = logging.getLogger("backprop_playground")
@@ -99,8 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live.router)
     app.include_router(rooms.router)
     app.include_router(pages.router)
-    if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

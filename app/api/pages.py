@@ -3,17 +3,16 @@ room (``templates/room.html``) for the students; their scripts and styles are un
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
+from app.assets import TEMPLATES_DIR
 from app.rooms import RoomStore, normalize_code
 from app.sessions import ApiError
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent.parent / "templates")
+TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 
