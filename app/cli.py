@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         ws_per_message_deflate=False,
+        proxy_headers=False,  # the app decides the client's address itself (BPP_TRUSTED_PROXIES)
         ws_max_size=64 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

@@ -20,25 +20,22 @@ against 6–15 ms: the GIL turns many threads into a lottery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import time
-import weakref
 from typing import Any
 
 import numpy as np
 
 from app import wire
-from app.engine import Metrics, StepRecord, Trace
-from app.sessions import Session, SessionStore
+from app.engine import StepRecord, Trace
+from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
-# A playing session's frames that end mid-epoch (many sessions share the CPU, so slices end before the epoch does)
-# carry metrics at most this old instead of evaluating the whole training set for every frame.
-PLAYING_METRICS_AGE_S = 0.25
 
 
 class LiveHub:
@@ -48,12 +45,6 @@ class LiveHub:
         self.store = store
         self.settings = settings
         self.loops: dict[str, asyncio.Task[None]] = {}
-        # (step, config_version), when, cost (s), metrics
-        # per session (weakly held, so a deleted session's entry goes with it): (step, config_version), when,
-        # cost (s), metrics
-        self._metrics: weakref.WeakKeyDictionary[Session, tuple[tuple[int, int], float, float, Metrics]] = (
-            weakref.WeakKeyDictionary()
-        )
         self._announcing: set[asyncio.Task[None]] = set()
         self._building: dict[str, tuple[int, asyncio.Future[bytes]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
@@ -135,7 +126,8 @@ class LiveHub:
             self.loops.pop(session.id, None)
             for event in session.watchers:  # the run has stopped: senders may say so now
                 event.set()
-        await self.store.commit(session)  # a run that stopped is saved at once
+        with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+            await self.store.commit(session)  # a run that stopped is saved at once
 
     def _chunk(self, session: Session, budget: float) -> None:
         """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""
@@ -147,14 +139,8 @@ class LiveHub:
         if record is not None:
             session.last_record = record
         if tr.history and tr.history[-1].step == tr.step_count:  # an epoch ended here: its metrics are fresh
-            cached = self._metrics.get(session)
-            cost = cached[2] if cached is not None else 0.0
-            self._metrics[session] = (
-                (tr.step_count, session.config_version),
-                time.perf_counter(),
-                cost,
-                tr.history[-1],
-            )
+            session.remember_metrics(tr.history[-1])
+        session.publish(exact=False)
 
     # -- frames --------------------------------------------------------------------------------------------
 
@@ -180,21 +166,6 @@ class LiveHub:
         current = self._building.get(session_id)
         if current is not None and current[1] is task:
             del self._building[session_id]
-
-    def _metrics_now(self, session: Session) -> Metrics:
-        """Metrics at most as often as keeps their cost under a tenth of the time (big sets are slow), and while
-        playing at most every PLAYING_METRICS_AGE_S between epoch ends (which bring fresh ones for free)."""
-        tr = session.trainer
-        now = time.perf_counter()
-        key = (tr.step_count, session.config_version)  # weights changed by hand (set_weight, reset…): at once
-        cached = self._metrics.get(session)
-        if cached is not None:
-            age = max(10 * cached[2], PLAYING_METRICS_AGE_S if session.playing else 0.0)
-            if cached[0] == key or (cached[0][1] == key[1] and now - cached[1] < age):
-                return cached[3]
-        metrics = tr.evaluate()
-        self._metrics[session] = (key, now, time.perf_counter() - now, metrics)
-        return metrics
 
     def _build_frame(self, session: Session) -> bytes:
         tr = session.trainer
@@ -224,7 +195,7 @@ class LiveHub:
             "step": tr.step_count,
             "epoch": tr.epoch,
             "status": session.status,
-            "metrics": wire.metrics(self._metrics_now(session)),
+            "metrics": wire.metrics(session.metrics_now(exact=False)),
             "batch": batch,
             "probe": {
                 "sample": session.probe,
@@ -234,6 +205,17 @@ class LiveHub:
             "steps_per_frame": self.steps_per_frame(session),
         }
         return wire.frame(header, arrays)
+
+
+def step_samples(session: Session, unit: str) -> int:
+    """How many samples the trace of a step of this unit would show (its last update's batch)."""
+    tr = session.trainer
+    if unit == "sample":
+        return 1
+    b, rest = tr.config.batch_size, tr.n_train - tr.offset
+    if unit == "epoch":  # the epoch's last batch
+        return rest - b * max(0, -(-rest // b) - 1)
+    return min(b, rest)
 
 
 def step_message(session: Session, unit: str, sample: int | None) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import errors, live, meta, pages, rooms, sessions
 from app.api.deps import RateLimits
+from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
 from app.engine import paths
@@ -42,7 +43,7 @@ async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
         try:
             await store.checkpoint_all()
             now = asyncio.get_running_loop().time()
-            if now - last_expiry > EXPIRY_PERIOD_S:
+            if now - last_expiry > min(EXPIRY_PERIOD_S, store.settings.session_ttl / 2):
                 last_expiry = now
                 store.expire()
                 await rooms.expire()
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         paths.set_policy(settings.engine)
         if settings.engine == "auto":
             paths.warm_up()  # compiles or loads the kernels in the background; sessions run NumPy until then
+        log.info("open-file limit %d", raise_open_file_limit())
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rates = RateLimits(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)

@@ -3,22 +3,22 @@
 A room has a short join code — eight letters and digits from an alphabet without look-alikes (no I, L, O,
 0, 1), written ``ABCD-EFGH``, easy to read aloud and about 40 bits hard to guess — and a teacher token that
 only the teacher gets. Forks are sessions of their own that remember their room; they count against the
-room's limit (``BPP_MAX_FORKS_PER_ROOM``) rather than against the per-client limit, so a class behind one
-school NAT is not refused.
+room's limit (``BPP_MAX_FORKS_PER_ROOM``), against the forking client's share of that room
+(``BPP_MAX_FORKS_PER_CLIENT``) and, like every session, against the client's and its address's caps. The
+teacher may remove a fork from the class.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from app import wire
-from app.engine import EngineError, Metrics
-from app.persist import Database
+from app.engine import EngineError
+from app.persist import Database, StorageError, hash_token
 from app.sessions import ApiError, Session, SessionStore, trainer_from_export
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -43,16 +43,10 @@ class Room:
 
     code: str
     session_id: str
-    teacher_token: str
+    teacher_hash: str  # all the server keeps of the teacher token
     title: str
     created: float = field(default_factory=time.time)
     closed: bool = False
-    _class_cache: dict[str, tuple[int, Metrics]] = field(default_factory=dict)
-
-
-def _evaluate(session: Session) -> Metrics:
-    """The session's metrics now (with its lock held: a PATCH may have replaced its trainer)."""
-    return session.trainer.evaluate()
 
 
 class RoomStore:
@@ -63,16 +57,22 @@ class RoomStore:
         self.db = db
         self.rooms: dict[str, Room] = {}
 
-    async def open(self, session: Session, title: str) -> Room:
-        """Open a room showing ``session``."""
+    async def open(self, session: Session, title: str) -> tuple[Room, str]:
+        """Open a room showing ``session``: the room and its teacher token (saved before it is handed out;
+        503 when the database cannot save it)."""
         code = new_code()
         while code in self.rooms:
             code = new_code()
-        room = Room(code, session.id, secrets.token_urlsafe(24), title or "Backprop Playground")
+        token = secrets.token_urlsafe(24)
+        room = Room(code, session.id, hash_token(token), title or "Backprop Playground")
         self.rooms[code] = room
         if self.db is not None:
-            await self.db.save_room(room.code, room.session_id, room.teacher_token, room.title, room.created)
-        return room
+            try:
+                await self.db.save_room(room.code, room.session_id, room.teacher_hash, room.title, room.created)
+            except StorageError as err:
+                del self.rooms[code]
+                raise ApiError.storage(err) from None
+        return room, token
 
     def get(self, code: str) -> Room:
         """The open room with this code (404 otherwise)."""
@@ -92,48 +92,64 @@ class RoomStore:
         """401 without a token, 403 unless it is the room's teacher token."""
         if not token:
             raise ApiError(401, "this call needs the room's teacher token: Authorization: Bearer <token>")
-        if not secrets.compare_digest(token.encode(), room.teacher_token.encode()):
+        if not secrets.compare_digest(hash_token(token).encode(), room.teacher_hash.encode()):
             raise ApiError(403, "that token is not this room's teacher token")
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.touch()  # the teacher's calls are the teacher's use of the session the room shows
 
     def forks(self, room: Room) -> list[Session]:
         """The sessions forked from this room, oldest first."""
         return sorted((s for s in self.sessions.sessions.values() if s.room == room.code), key=lambda s: s.created)
 
-    async def fork(self, room: Room, client: str, name: str | None, max_forks: int) -> Session:
-        """A new session that starts from the teacher's exact config, data, weights and optimizer state."""
-        self._check_room_limit(room, max_forks)
+    async def fork(self, room: Room, client: str, name: str | None, address: str | None = None) -> tuple[Session, str]:
+        """A new session that starts from the teacher's exact config, data, weights and optimizer state (its
+        footprint charged to the student's client and address); with its token."""
+        self._check_room_limit(room, client)
         teacher = self.teacher_session(room)
-        doc = await teacher.run(teacher.export)
-        settings = self.sessions.settings
-        loop = asyncio.get_running_loop()
+        doc = await teacher.read(teacher.export)
+        store = self.sessions
         try:
-            config, trainer = await loop.run_in_executor(self.sessions.executor, trainer_from_export, doc, settings)
+            (config, trainer), charge = await store.build(
+                trainer_from_export, doc, store.settings, client=client, address=address
+            )
         except EngineError as err:
             raise ApiError.from_engine(err) from None
-        # Again: concurrent forks may have filled the room while this one was built. ``create`` adds the session
-        # before its first await, so this check and the insertion cannot interleave with another fork's.
-        self._check_room_limit(room, max_forks)
-        if room.closed:
-            raise ApiError(404, f"no open room {room.code!r}")
-        return await self.sessions.create(config, client, trainer, room=room.code, name=name)
+        try:
+            # Again: concurrent forks may have filled the room while this one was built. ``create`` adds the
+            # session before its first await, so this check and the insertion cannot interleave with another's.
+            self._check_room_limit(room, client)
+            if room.closed:
+                raise ApiError(404, f"no open room {room.code!r}")
+        except ApiError:
+            charge.clear()
+            raise
+        return await store.create(config, client, trainer, room=room.code, name=name, charge=charge)
 
-    def _check_room_limit(self, room: Room, max_forks: int) -> None:
-        if len(self.forks(room)) >= max_forks:
-            raise ApiError(429, f"room {room.code} is full ({max_forks} forks)")
-
-    async def class_view(self, room: Room) -> list[dict[str, Any]]:
-        """Every fork with its name, step, epoch, status and current losses (cached per fork version)."""
-        out = []
+    def _check_room_limit(self, room: Room, client: str) -> None:
+        settings = self.sessions.settings
         forks = self.forks(room)
-        for gone in room._class_cache.keys() - {s.id for s in forks}:  # deleted or expired forks
-            del room._class_cache[gone]
-        for s in forks:
-            cached = room._class_cache.get(s.id)
-            if cached is None or cached[0] != s.version:
-                version = s.version
-                cached = (version, await s.run(functools.partial(_evaluate, s)))  # the trainer of now, locked
-                room._class_cache[s.id] = cached
-            m = cached[1]
+        if len(forks) >= settings.max_forks_per_room:
+            raise ApiError(429, f"room {room.code} is full ({settings.max_forks_per_room} forks)")
+        per_client = settings.max_forks_per_client
+        if sum(1 for s in forks if s.client == client) >= per_client:
+            raise ApiError(429, f"you hold {per_client} forks of room {room.code} already: delete one to fork again")
+
+    async def remove_fork(self, room: Room, session_id: str) -> None:
+        """Remove one fork from the class (the teacher's call): the session is deleted, its socket told so."""
+        session = self.sessions.sessions.get(session_id)
+        if session is None or session.room != room.code:
+            raise ApiError(404, f"no fork {session_id!r} in room {room.code}")
+        await self.sessions.remove(session_id)
+
+    def class_view(self, room: Room) -> list[dict[str, Any]]:
+        """Every fork with its name, step, epoch, status and latest losses (from the forks' snapshots: the view
+        never waits for a fork's engine work)."""
+        out = []
+        for s in self.forks(room):
+            if s.snapshot is None:
+                continue
+            m = s.snapshot.metrics
             out.append(
                 {
                     "id": s.id,
@@ -149,12 +165,17 @@ class RoomStore:
             )
         return out
 
-    async def close(self, room: Room) -> None:
-        """Close the room: viewers are disconnected; forks live on as ordinary sessions."""
+    async def close(self, room: Room, strict: bool = True) -> None:
+        """Close the room: viewers are disconnected; forks live on as ordinary sessions. The row goes first
+        (``strict``: 503 when it cannot, and the room stays open)."""
+        if self.db is not None:
+            try:
+                await self.db.delete_room(room.code)
+            except StorageError as err:
+                if strict:
+                    raise ApiError.storage(err) from None
         room.closed = True
         self.rooms.pop(room.code, None)
-        if self.db is not None:
-            await self.db.delete_room(room.code)
         session = self.sessions.sessions.get(room.session_id)
         if session is not None:
             session.mark_changed()  # wakes the viewers, who then see the room is closed
@@ -163,7 +184,7 @@ class RoomStore:
         """Close rooms whose teacher session has expired or been deleted."""
         for room in list(self.rooms.values()):
             if room.session_id not in self.sessions.sessions:
-                await self.close(room)
+                await self.close(room, strict=False)
 
     async def load(self) -> int:
         """Bring back the saved rooms whose session is back (at start-up)."""
@@ -174,5 +195,6 @@ class RoomStore:
             if session_id in self.sessions.sessions:
                 self.rooms[code] = Room(code, session_id, teacher_token, title, created)
             else:
-                await self.db.delete_room(code)
+                with contextlib.suppress(StorageError):
+                    await self.db.delete_room(code)
         return len(self.rooms)

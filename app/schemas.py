@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
@@ -28,7 +28,7 @@ MAX_MATRICES = 65  # weight matrices of a network with the most hidden layers a 
 COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
-Index = Annotated[int, Field(ge=0, le=MAX_ROWS)]  # a training-set index
+Index = Annotated[StrictInt, Field(ge=0, le=MAX_ROWS)]  # a training-set index
 
 
 class Model(BaseModel):
@@ -41,11 +41,11 @@ class DatasetConfig(Model):
     """A built-in dataset by name, or ``custom`` data given inline."""
 
     name: DatasetName = "circle"
-    samples: int = Field(500, ge=2, le=MAX_ROWS, description="Number of samples (built-in sets).")
+    samples: StrictInt = Field(500, ge=2, le=MAX_ROWS, description="Number of samples (built-in sets).")
     noise: float = Field(0.0, ge=0.0, le=1.0, description="Noise as a fraction, 0 = clean, 0.5 = very noisy.")
     train_fraction: float = Field(0.5, gt=0.0, le=1.0, description="Share of the samples used for training.")
-    seed: int = Field(0, ge=0, le=SEED_MAX, description="Seed of the data generator.")
-    classes: int = Field(3, ge=3, le=10, description="Number of classes (blobs).")
+    seed: StrictInt = Field(0, ge=0, le=SEED_MAX, description="Seed of the data generator.")
+    classes: StrictInt = Field(3, ge=3, le=10, description="Number of classes (blobs).")
     x: Rows | None = Field(None, description="Custom inputs, one row per sample.")
     y: Rows | list[Number] | None = Field(None, description="Custom targets: rows, or one value per sample.")
     x_test: Rows | None = None
@@ -69,7 +69,7 @@ class Hyperparameters(Model):
     output_activation: OutputActivation | None = None
     loss: Loss | None = None
     learning_rate: float | None = Field(None, gt=0.0, le=100.0)
-    batch_size: int | None = Field(None, ge=1, le=MAX_ROWS)
+    batch_size: StrictInt | None = Field(None, ge=1, le=MAX_ROWS)
     optimizer: Optimizer | None = None
     momentum: float | None = Field(None, ge=0.0, lt=1.0)
     regularization: Regularization | None = None
@@ -99,26 +99,28 @@ class SessionConfig(Model):
 
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     features: list[Feature] | None = Field(None, description="Input features (1- and 2-D datasets).")
-    hidden: list[int] = Field(default_factory=lambda: [4, 2], max_length=64, description="Units per hidden layer.")
+    hidden: list[StrictInt] = Field(
+        default_factory=lambda: [4, 2], max_length=64, description="Units per hidden layer."
+    )
     activation: HiddenActivation | list[HiddenActivation] = "tanh"
     output_activation: OutputActivation | None = Field(None, description="Defaults by task.")
     loss: Loss | None = Field(None, description="Defaults by task.")
     learning_rate: float = Field(0.03, gt=0.0, le=100.0)
-    batch_size: int = Field(10, ge=1, le=MAX_ROWS)
+    batch_size: StrictInt = Field(10, ge=1, le=MAX_ROWS)
     optimizer: Optimizer = "sgd"
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     regularization: Regularization = "none"
     reg_rate: float = Field(0.0, ge=0.0, le=100.0)
     init: Init = "xavier"
     init_scale: float = Field(0.12, ge=0.0, le=100.0)
-    seed: int = Field(0, ge=0, le=SEED_MAX)
+    seed: StrictInt = Field(0, ge=0, le=SEED_MAX)
 
 
 class ImportedMetrics(Model):
     """One history entry of an export document (non-finite numbers were written as null)."""
 
-    step: int = Field(ge=0, le=COUNTER_MAX)
-    epoch: int = Field(ge=0, le=COUNTER_MAX)
+    step: StrictInt = Field(ge=0, le=COUNTER_MAX)
+    epoch: StrictInt = Field(ge=0, le=COUNTER_MAX)
     train_loss: float | None
     test_loss: float | None
     regularization: float | None
@@ -130,18 +132,18 @@ class ImportedMetrics(Model):
 class ImportedDivergence(Model):
     """Why and when an exported run diverged."""
 
-    step: int = Field(ge=0, le=COUNTER_MAX)
+    step: StrictInt = Field(ge=0, le=COUNTER_MAX)
     reason: str = Field(max_length=1000)
 
 
 class ImportedState(Model):
     """Counters, weights, optimizer state and history of an exported run (the engine checks shapes)."""
 
-    step: int = Field(0, ge=0, le=COUNTER_MAX)
-    epoch: int = Field(0, ge=0, le=COUNTER_MAX)
-    offset: int = Field(0, ge=0, le=MAX_ROWS)
+    step: StrictInt = Field(0, ge=0, le=COUNTER_MAX)
+    epoch: StrictInt = Field(0, ge=0, le=COUNTER_MAX)
+    offset: StrictInt = Field(0, ge=0, le=MAX_ROWS)
     weights: list[Rows] = Field(max_length=MAX_MATRICES)
-    optimizer_state: dict[str, list[Number] | int] = Field(default_factory=dict, max_length=8)
+    optimizer_state: dict[str, list[Number] | StrictInt] = Field(default_factory=dict, max_length=8)
     history: list[ImportedMetrics] = Field(default_factory=list, max_length=10_000)
     divergence: ImportedDivergence | None = None
     grad_norms: list[float] | None = Field(None, max_length=MAX_MATRICES)
@@ -174,7 +176,7 @@ class ExportDocument(Model):
     """What ``GET /api/sessions/{id}/export`` returns: a whole run, to import back."""
 
     format: str = Field(max_length=100)
-    version: int
+    version: StrictInt
     config: SessionConfig
     data: ImportedData
     state: ImportedState
@@ -211,10 +213,10 @@ class SessionPatch(Hyperparameters):
         json_schema_extra={"examples": [{"learning_rate": 0.1, "batch_size": 20, "optimizer": "adam"}]},
     )
 
-    hidden: list[int] | None = Field(None, max_length=64)
+    hidden: list[StrictInt] | None = Field(None, max_length=64)
     features: list[Feature] | None = None
     dataset: DatasetConfig | None = None
-    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
 
 
 class TrainRequest(Model):
@@ -222,8 +224,8 @@ class TrainRequest(Model):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"steps": 100}, {"epochs": 5}]})
 
-    steps: int | None = Field(None, ge=1, le=10_000_000)
-    epochs: int | None = Field(None, ge=1, le=10_000_000)
+    steps: StrictInt | None = Field(None, ge=1, le=10_000_000)
+    epochs: StrictInt | None = Field(None, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
     def _one(self) -> TrainRequest:
@@ -264,7 +266,7 @@ class GradcheckRequest(Model):
 class ResetRequest(Model):
     """Reset to the initial weights of the config's seed, or of a new ``seed``."""
 
-    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
 
 
 class WeightsBody(Model):
@@ -370,6 +372,8 @@ class GradcheckOut(BaseModel):
     m: int
     max_relative_error: float
     relative_error: float
+    checked: int = Field(description="Weights compared with a numerical derivative (a spread of a big network's).")
+    complete: bool = Field(description="False when the time bound stopped the check before every chosen weight.")
     layers: list[GradcheckLayerOut]
 
 

@@ -90,6 +90,8 @@ def gradcheck(g: GradCheck) -> dict[str, Any]:
         "m": g.m,
         "max_relative_error": g.max_relative_error,
         "relative_error": g.relative_error,
+        "checked": g.checked,
+        "complete": g.complete,
         "layers": [
             {
                 "layer": layer.layer,

@@ -1,7 +1,9 @@
-"""Take the page's screenshots for docs/screenshots/ (issue 6), at 1920×1080 (a projector) and 1366×768 (a laptop).
+"""Take the page's screenshots for docs/screenshots/ (issue 6), at 1920×1080 (a projector) and 1366×768 (a laptop),
+and the playground and a room's page on every screen students use (issue 12).
 
-    python bench/screenshots.py              # every shot, both sizes
+    python bench/screenshots.py              # every shot, both sizes, and every screen
     python bench/screenshots.py gradcheck    # the shots whose name contains "gradcheck"
+    python bench/screenshots.py screens      # the playground and the room page at each size of SCREENS
 
 Starts a server (tests/conftest.py's LiveServer), drives the page in Chromium as a learner would — a scenario,
 Play, a hover, a tab — and saves each shot as docs/screenshots/<width>-<name>.png, made small with pngquant when
@@ -26,6 +28,17 @@ from page_helpers import launch, page_url  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZES = [(1920, 1080), (1366, 768)]
+# (width, height, touch, text size): phones, tablets, a Chromebook with Large text, laptops, a 4K projector
+SCREENS = [
+    (360, 740, True, "normal"),
+    (390, 844, True, "normal"),
+    (768, 1024, True, "normal"),
+    (1024, 768, True, "normal"),
+    (1280, 800, False, "large"),
+    (1366, 768, False, "normal"),
+    (1920, 1080, False, "normal"),
+    (3840, 2160, False, "normal"),
+]
 SPIRAL = {
     "dataset": {"name": "spiral", "noise": 0.1},
     "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"],
@@ -36,7 +49,7 @@ SPIRAL = {
 def play(page: Any, until_step: int, timeout: int = 60_000) -> None:
     """Press Play, train until the given step, pause."""
     page.click("#play")
-    page.wait_for_function(f"__bpp.store.get().step >= {until_step}", timeout=timeout)
+    page.wait_for_function(f"() => __bpp.store.get().step >= {until_step}", timeout=timeout)
     page.click("#play")
     page.wait_for_selector("body[data-status=paused]")
     page.wait_for_timeout(400)
@@ -46,7 +59,7 @@ def scenario(page: Any, name: str) -> None:
     """Load a ready-made scenario from the menu and wait until the session has it."""
     page.select_option("#scenario", name)
     page.wait_for_selector(f"#scenario-note .scenario[data-scenario={name}]")
-    page.wait_for_function("__bpp.store.get().step === 0 && __bpp.store.get().data")
+    page.wait_for_function("() => __bpp.store.get().step === 0 && __bpp.store.get().data")
     page.wait_for_timeout(300)
 
 
@@ -72,7 +85,7 @@ def charts(page: Any) -> None:
     page.wait_for_selector("#conn[data-state=live]")
     scenario(page, "overfit")
     page.select_option("#regularization", "none")
-    page.wait_for_function("__bpp.store.get().session.config.regularization === 'none'")
+    page.wait_for_function("() => __bpp.store.get().session.config.regularization === 'none'")
     play(page, 2500)
     page.select_option("#regularization", "l2")
     play(page, 5000)
@@ -130,10 +143,10 @@ def chinese(page: Any) -> None:
     page.goto(page_url(page.base, SPIRAL))
     page.wait_for_selector("#conn[data-state=live]")
     page.select_option("#lang", "zh")
-    page.wait_for_function("document.getElementById('tab-output').textContent === '输出'")
+    page.wait_for_function("() => document.getElementById('tab-output').textContent === '输出'")
     play(page, 1500)
     page.click("#header-step")
-    page.wait_for_function("__bpp.timeline.loaded && __bpp.timeline.done", timeout=20_000)
+    page.wait_for_function("() => __bpp.timeline.loaded && __bpp.timeline.done", timeout=20_000)
     page.click("#net .node[data-layer='4'][data-unit='1']")
     page.mouse.move(5, 5)
 
@@ -149,13 +162,53 @@ SHOTS: dict[str, Callable[[Any], None]] = {
 }
 
 
+def save(page: Any, path: Path, full_page: bool = False) -> None:
+    """Save a screenshot, made small with pngquant when it is installed."""
+    page.screenshot(path=str(path), full_page=full_page)
+    pngquant = shutil.which("pngquant")
+    if pngquant:
+        args = ["--force", "--skip-if-larger", "--output", str(path), "--", str(path)]
+        subprocess.run([pngquant, *args], check=False)
+    print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
+
+
+def screens(browser: Any, base: str) -> None:
+    """The playground and a paused room's page as a student joins it, at every size of SCREENS: the first
+    screenful (a phone's whole page is long). A 4K screen is shot at half its pixels, to keep the file small."""
+    import httpx
+
+    s = httpx.post(f"{base}/api/sessions", json={"hidden": [4, 2]}, timeout=10).json()
+    auth = {"Authorization": f"Bearer {s['token']}"}
+    code = httpx.post(f"{base}/api/rooms", json={"session_id": s["id"], "title": "Lecture 4"}, headers=auth).json()[
+        "code"
+    ]
+    for width, height, touch, size in SCREENS:
+        for name, path in (("screen", "/"), ("room-screen", f"/room/{code}")):
+            context = browser.new_context(
+                viewport={"width": width, "height": height},
+                has_touch=touch,
+                is_mobile=touch and width < 800,
+                device_scale_factor=0.5 if width > 2000 else 1,
+            )
+            page = context.new_page()
+            page.goto(base + path)
+            page.wait_for_selector("#conn[data-state=live]")
+            page.select_option("#size", size)
+            page.wait_for_function("document.querySelectorAll('#net .node.unit .val').length > 0")
+            if name == "room-screen":
+                page.wait_for_selector("#out-surface:not([hidden])")
+            page.wait_for_timeout(600)
+            save(page, OUT / f"{name}-{width}x{height}.png")
+            context.close()
+
+
 def main() -> int:
     """Take the shots named on the command line (all by default)."""
     from playwright.sync_api import sync_playwright
 
     wanted = [n for n in SHOTS if not sys.argv[1:] or any(a in n for a in sys.argv[1:])]
+    every_screen = not sys.argv[1:] or "screens" in sys.argv[1:]
     OUT.mkdir(parents=True, exist_ok=True)
-    pngquant = shutil.which("pngquant")
     server = LiveServer().start()
     try:
         with sync_playwright() as p:
@@ -166,13 +219,10 @@ def main() -> int:
                     page = context.new_page()
                     page.base = server.url
                     SHOTS[name](page)
-                    path = OUT / f"{width}-{name}.png"
-                    page.screenshot(path=str(path))
-                    if pngquant:
-                        args = ["--force", "--skip-if-larger", "--output", str(path), "--", str(path)]
-                        subprocess.run([pngquant, *args], check=False)
-                    print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KB")
+                    save(page, OUT / f"{width}-{name}.png")
                     context.close()
+            if every_screen:
+                screens(browser, server.url)
             browser.close()
     finally:
         server.stop()

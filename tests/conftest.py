@@ -50,13 +50,17 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             c.app = app  # type: ignore[attr-defined]
+            await c.get("/api/health")  # like a browser that loaded the page: it holds the server's client cookie
             yield c
 
 
 class LiveServer:
-    """A uvicorn process serving app.main:app on 127.0.0.1 with its own environment."""
+    """A uvicorn process serving app.main:app on 127.0.0.1 with its own environment: started the way the README
+    says (``backprop-playground serve``), or with ``plain_uvicorn`` as ``uvicorn app.main:app`` with uvicorn's
+    own defaults (which trust X-Forwarded-For from loopback)."""
 
-    def __init__(self, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, port: int | None = None, plain_uvicorn: bool = False) -> None:
+        self.plain_uvicorn = plain_uvicorn
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -68,6 +72,8 @@ class LiveServer:
         """Start the process and wait until /api/health answers and the engine's warm-up is over (so that every
         step runs on the path a warm server runs, and runs repeat bit for bit)."""
         cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.plain_uvicorn:
+            cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)]
         # The server's log goes to a file: a pipe nobody reads would fill and block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)

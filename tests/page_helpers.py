@@ -4,6 +4,7 @@ errors and every request, and fails the test on a console error or a request tha
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,9 @@ class Watch:
     requests: list[str] = field(default_factory=list)
 
     def attach(self, page: Any) -> None:
-        """Record the page's console errors, uncaught exceptions and requests."""
+        """Record the page's console errors (a CSP violation is one), uncaught exceptions and requests; and let
+        ``page.wait_for_function`` take a bare expression under the pages' CSP."""
+        csp_safe(page)
         page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("request", lambda r: self.requests.append(r.url))
@@ -64,6 +67,22 @@ class Watch:
         """Fail on anything recorded."""
         assert not self.errors, f"console errors: {self.errors}"
         assert not self.offsite(), f"requests off the machine: {self.offsite()}"
+
+
+FUNCTION = re.compile(r"\s*(async\s+)?(\(|\w+\s*=>|function\b)")
+
+
+def csp_safe(page: Any) -> None:
+    """The pages' Content-Security-Policy has no 'unsafe-eval', and Playwright polls a bare expression given to
+    ``wait_for_function`` with eval (a function it calls without): wrap bare expressions in a function."""
+    original = page.wait_for_function
+
+    def wait_for_function(expression: str, **kw: Any) -> Any:
+        if not FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return original(expression, **kw)
+
+    page.wait_for_function = wait_for_function
 
 
 _SHARED: list[Any] = []  # the session's Chromium, however many test modules import this fixture

@@ -95,6 +95,8 @@ def test_students_watch_the_teachers_run_live(page: Any, student: Any, live_serv
     assert seen.index("cost") < seen.index("backward:4")
     assert student.locator("#phases button").count() > 0
     # Read-only: no weight editing in the inspector, and nothing the student did was refused by the server.
+    # (D is shown once the gradient phases have played: wait for the whole step.)
+    student.wait_for_function("__bpp.timeline.done", timeout=20_000)
     student.evaluate("__bpp.actions.select({kind: 'link', layer: 1, row: 0, col: 1})")
     assert student.locator("#inspector-body [data-field=D]").count() == 1
     assert not student.locator("#inspector-body form.weight-edit").is_visible()
@@ -205,3 +207,33 @@ def test_room_addresses_are_canonical(live_server: Any) -> None:
     assert r.status_code == 200 and "<b>x" not in r.text
     r = httpx.get(base + "/room", timeout=5)
     assert r.status_code == 200 and 'data-room-state="join"' in r.text
+
+
+def test_the_teacher_removes_a_fork(page: Any, student: Any, live_server: Any, tmp_path: Any) -> None:  # noqa: F811
+    """Remove on a fork's row asks first (Keep leaves it); Remove it deletes the fork: its row leaves the class,
+    its session is gone over REST, and the student's page is told and starts a session of its own."""
+    base = live_server.url
+    code, _ = open_room(page, base)
+    watch_room(student, base, code)
+    student.fill("#fork-name", "Flood")
+    student.click("#fork")
+    student.wait_for_url(f"{base}/", timeout=10_000)
+    student.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+    fork = student.evaluate("JSON.parse(sessionStorage.getItem('bpp.session'))")
+    row = page.locator(f"#classroom tr[data-fork='{fork['id']}']")
+    row.wait_for(timeout=6000)
+
+    row.locator("[data-act=remove]").click()
+    assert page.evaluate("document.activeElement.dataset.act") == "remove-no"
+    page.screenshot(path=str(tmp_path / "remove-confirm.png"))
+    row.locator("[data-act=remove-no]").click()
+    assert row.locator("[data-act=remove]").is_visible(), "Keep leaves the fork"
+    assert page.evaluate("document.activeElement.dataset.act") == "remove"
+    row.locator("[data-act=remove]").click()
+    row.locator("[data-act=remove-yes]").click()
+    row.wait_for(state="detached", timeout=5000)
+    assert page.locator("#classroom .class-title").inner_text().endswith("0 forks")
+    r = httpx.get(f"{base}/api/sessions/{fork['id']}", headers={"Authorization": f"Bearer {fork['token']}"}, timeout=5)
+    assert r.status_code == 404
+    student.wait_for_function(f"() => __bpp.socket.live && __bpp.socket.auth.id !== {fork['id']!r}", timeout=10_000)
+    assert student.locator("#notice").is_visible()

@@ -8,7 +8,10 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
+from starlette.routing import NoMatchFound
 
+from app.api.guard import ADDRESS_KEY, CLIENT_KEY
 from app.sessions import ApiError, SessionStore
 from app.settings import Settings
 
@@ -25,14 +28,25 @@ def get_store(request: Request) -> SessionStore:
     return store
 
 
-def client_key(request: Request) -> str:
-    """Who a request counts against for the per-client session limit: its address, and the browser's
-    ``bpp_client`` cookie or ``X-BPP-Client`` header where there is one, so that a class behind one school
-    NAT is told apart (the global limit and per-address rate limits still bound the whole address)."""
-    host = request.client.host if request.client else "unknown"
-    tag = request.headers.get("x-bpp-client") or request.cookies.get("bpp_client") or ""
-    tag = "".join(ch for ch in tag if ch.isalnum() or ch in "-_")[:64]
-    return f"{host}/{tag}" if tag else host
+def client_key(request: HTTPConnection) -> str:
+    """Who a request counts against for the per-client limits: ``address/id`` with the id of the client cookie
+    the server signed, or the bare address without one (``app.api.guard`` decides both; nothing the client
+    sends chooses them)."""
+    return str(request.scope.get(CLIENT_KEY) or client_address(request))
+
+
+def client_address(request: HTTPConnection) -> str:
+    """The address a request counts against (the peer, or what trusted proxies say; see ``app.api.guard``)."""
+    return str(request.scope.get(ADDRESS_KEY) or (request.client.host if request.client else "unknown"))
+
+
+def url_for(request: Request, name: str, **params: str) -> str | None:
+    """The absolute URL of the route called ``name``, or None when this app has no such route (routers included
+    into the app are not listed flat in ``app.routes`` by every FastAPI version; matching by name is)."""
+    try:
+        return str(request.url_for(name, **params))
+    except NoMatchFound:
+        return None
 
 
 class RateLimits:
@@ -51,8 +65,7 @@ class RateLimits:
 def check_create_rate(request: Request) -> None:
     """429 when this address has created too many sessions (or forks) lately."""
     rates: RateLimits = request.app.state.rates
-    host = request.client.host if request.client else "unknown"
-    if not rates.hit(rates.create, "create", host):
+    if not rates.hit(rates.create, "create", client_address(request)):
         raise ApiError(429, f"too many new sessions from this address (at most {rates.create}); try again soon")
 
 

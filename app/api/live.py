@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -18,18 +19,20 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.websockets import WebSocketState
 
 from app import wire
-from app.api.sessions import state
-from app.engine import EngineError, gradient_check
-from app.live import LiveHub, probe_message, step_message
+from app.api.deps import client_key
+from app.api.guard import ADDRESS_KEY, own_host
+from app.engine import EngineError
+from app.live import LiveHub, probe_message, step_message, step_samples
 from app.schemas import SessionPatch
 from app.sessions import ApiError, Session, SessionStore
 from app.settings import Settings
 
 router = APIRouter()
+log = logging.getLogger("backprop_playground")
 PROTOCOL = 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
@@ -44,30 +47,30 @@ class _Msg(BaseModel):
 class StepMsg(_Msg):
     type: str
     unit: str = Field("batch", pattern="^(sample|batch|epoch)$")
-    sample: int | None = Field(None, ge=0)
+    sample: StrictInt | None = Field(None, ge=0)
 
 
 class TraceMsg(_Msg):
     type: str
-    sample: int = Field(ge=0)
+    sample: StrictInt = Field(ge=0)
 
 
 class ResetMsg(_Msg):
     type: str
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    seed: StrictInt | None = Field(None, ge=0, le=2**32 - 1)
 
 
 class SetWeightMsg(_Msg):
     type: str
-    layer: int
-    row: int
-    column: int
+    layer: StrictInt
+    row: StrictInt
+    column: StrictInt
     value: float
 
 
 class GradcheckMsg(_Msg):
     type: str
-    samples: list[int] | None = Field(None, min_length=1, max_length=256)
+    samples: list[StrictInt] | None = Field(None, min_length=1, max_length=256)
     epsilon: float = Field(1e-5, gt=0, le=0.1)
 
 
@@ -75,28 +78,44 @@ class SetMsg(SessionPatch):
     """``set``: the fields of PATCH, plus the live channel's own ``steps_per_frame`` and ``probe``."""
 
     type: str
-    steps_per_frame: int | None = Field(None, ge=0, le=100_000, description="0 or null: one epoch per frame")
-    probe: int | None = Field(None, ge=0)
+    steps_per_frame: StrictInt | None = Field(None, ge=0, le=100_000, description="0 or null: one epoch per frame")
+    probe: StrictInt | None = Field(None, ge=0)
 
 
 def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
-    """A browser's socket must come from this server's own origin or one listed in BPP_ALLOWED_ORIGINS."""
+    """A browser's socket must come from this server's own origin or one listed in BPP_ALLOWED_ORIGINS.
+
+    "Own" is the origin of the page this ``Host`` serves, and only for a host the server answers to
+    (``own_host``: localhost, loopback, the address the socket came in on, BPP_ALLOWED_HOSTS): a page on a
+    rebinding name (``evil.example`` resolved to 127.0.0.1) sends ``Host: evil.example`` and its own origin,
+    which match each other but not the server."""
     origin = ws.headers.get("origin")
     if origin is None:  # not a browser: scripts authenticate with the token alone
         return True
     origin = origin.rstrip("/")
+    if origin in settings.allowed_origins:
+        return True
     host = ws.headers.get("host", "")
-    own = {f"http://{host}", f"https://{host}"}
-    return origin in own or origin in settings.allowed_origins
+    if not own_host(host, ws.scope, settings.allowed_hosts):
+        return False
+    return origin in (f"http://{host}", f"https://{host}")
 
 
 async def accept(ws: WebSocket, settings: Settings) -> bool:
     """Accept the socket, then close it with 1008 unless its origin is allowed (True when it may go on)."""
-    await ws.accept()
+    try:
+        await ws.accept()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        log.debug("live socket from %s left before it was accepted", _peer(ws))
+        return False
     if origin_allowed(ws, settings):
         return True
     await ws.close(CLOSE_POLICY, "origin not allowed")
     return False
+
+
+def _peer(ws: WebSocket) -> str:
+    return str(ws.scope.get(ADDRESS_KEY) or (ws.client.host if ws.client else "unknown"))
 
 
 class Connection:
@@ -125,12 +144,32 @@ class Connection:
         self.window_s = float(rate.get_expiry())
         self.recent: collections.deque[float] = collections.deque(maxlen=rate.amount)
         self.next_frame_at = 0.0  # frames keep to a grid of one per 1/fps: a late one does not delay the rest
+        self.queued = 0  # bytes handed to this socket and not yet written out
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send one JSON message."""
-        text = wire.dumps(message).decode()
-        async with self.send_lock:
-            await self.ws.send_text(text)
+        await self.send_raw(wire.dumps(message).decode())
+
+    async def send_raw(self, data: str | bytes) -> bool:
+        """Send one message, text or binary, unless it would take the bytes queued for this socket past
+        BPP_MAX_QUEUED_BYTES: then it is dropped and the client told (False)."""
+        size = len(data)
+        limit = self.settings.max_queued_bytes
+        if self.queued + size > limit:
+            if size <= limit:  # a backlog: the client is not reading; this message is dropped, the next may go
+                return False
+            await self.error("too_large", f"a {size}-byte message was not sent: at most {limit} bytes per socket")
+            return False
+        self.queued += size
+        try:
+            async with self.send_lock:
+                if isinstance(data, bytes):
+                    await self.ws.send_bytes(data)
+                else:
+                    await self.ws.send_text(data)
+        finally:
+            self.queued -= size
+        return True
 
     async def error(self, code: str, message: str, field: str | None = None) -> None:
         """Tell the client what was wrong with its message; nothing changed."""
@@ -155,19 +194,23 @@ class Connection:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if store.sessions.get(session.id) is not session or (self.alive is not None and not self.alive()):
-                await self.ws.close(CLOSE_GONE, "the session or room was deleted or expired")
+            if store.sessions.get(session.id) is not session:
+                await self.ws.close(
+                    CLOSE_GONE, "the session expired" if session.ended == "expired" else "the session was deleted"
+                )
+                return
+            if self.alive is not None and not self.alive():
+                await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
             if session.config_version != seen_config:
                 seen_config = session.config_version
-                await self.send({"type": "state", "session": await session.run(lambda: state(session))})
+                await self.send({"type": "state", "session": session.view()})
             if session.status != seen_status and session.status == "playing":  # a start: before its frames
                 seen_status = session.status
                 await self.send(status_message(session))
             if session.trace_seq != seen_trace and session.last_trace is not None:
                 seen_trace = session.trace_seq
-                async with self.send_lock:
-                    await self.ws.send_text(session.last_trace)
+                await self.send_raw(session.last_trace)
             if self.credits > 0 and session.version != seen_frame:
                 now = time.monotonic()
                 wait = self.next_frame_at - now
@@ -178,13 +221,14 @@ class Connection:
                 seen_frame = session.version
                 data = await self.hub.frame(session)
                 self.credits -= 1
-                async with self.send_lock:
-                    await self.ws.send_bytes(data)
+                if not await self.send_raw(data):  # not sent (backlog): no ack will come for it
+                    self.credits += 1
             if session.status != seen_status and session.id not in self.hub.loops:
                 # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
                 message = status_message(session)
-                await store.commit(session)  # a stop is announced once it is on disk (no-op when already saved)
+                with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+                    await store.commit(session)  # a stop is announced once it is on disk (no-op when saved)
                 await self.send(message)
 
     # -- reader ----------------------------------------------------------------------------------------
@@ -194,6 +238,8 @@ class Connection:
         if len(raw) > MAX_MESSAGE_BYTES:
             await self.error("too_large", f"messages are at most {MAX_MESSAGE_BYTES} bytes")
             return
+        if not self.read_only:
+            self.session.touch()  # the token holder's messages are uses; a viewer's are not
         if not self.allow():
             await self.error("rate_limited", f"at most {self.ws.app.state.rates.ws_message} messages")
             return
@@ -219,7 +265,8 @@ class Connection:
         except EngineError as err:
             await self.error("invalid", str(err), err.field)
         except ApiError as err:
-            await self.error("invalid", err.detail, err.field)
+            code = {503: "storage_unavailable", 429: "busy"}.get(err.status, "invalid")
+            await self.error(code, err.detail, err.field)
 
 
 def status_message(session: Session) -> dict[str, Any]:
@@ -254,14 +301,28 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
     m = StepMsg.model_validate(msg)
     session = c.session
     c.hub.pause(session)
+    limit = c.settings.max_trace_samples
+
+    def step() -> str | None:
+        shown = step_samples(session, m.unit)
+        if shown > limit:  # the same cap as REST backprop, checked before the step
+            raise EngineError(
+                "unit",
+                f"this step's trace would show {shown} samples, more than the limit of {limit}: "
+                "step by sample, or lower batch_size",
+            )
+        out = step_message(session, m.unit, m.sample)
+        session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
+        return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
+
     async with session.run_lock:
-        out = await session.run(lambda: step_message(session, m.unit, m.sample))
-    if out is None:
+        text = await session.run(step)
+    if text is None:
         session.mark_changed()
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
         return
     # Every watcher of the session (the stepping client, a room's viewers) gets the trace from its sender.
-    session.last_trace = wire.dumps(out).decode()
+    session.last_trace = text
     session.trace_seq += 1
     session.mark_changed()
 
@@ -290,22 +351,19 @@ async def _set(c: Connection, msg: dict[str, Any]) -> None:
         if m.probe is not None:
             session.probe = m.probe
 
-    await session.run(apply)
-    session.mark_changed(config=True)
+    await c.hub.store.apply(session, apply)
 
 
 async def _reset(c: Connection, msg: dict[str, Any]) -> None:
     m = ResetMsg.model_validate(msg)
-    await c.session.run(lambda: c.session.reset(m.seed))
-    c.session.mark_changed(config=True)
+    await c.hub.store.apply(c.session, lambda: c.session.reset(m.seed))
 
 
 async def _set_weight(c: Connection, msg: dict[str, Any]) -> None:
     m = SetWeightMsg.model_validate(msg)
     if not math.isfinite(m.value):
         raise EngineError("value", "must be a finite number")
-    await c.session.run(lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
-    c.session.mark_changed(config=True)
+    await c.hub.store.apply(c.session, lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
 
 
 async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
@@ -313,17 +371,11 @@ async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
     session = c.session
 
     def run() -> dict[str, Any]:
-        tr = session.trainer
-        idx = m.samples if m.samples is not None else list(range(min(tr.n_train, 32)))
-        if min(idx) < 0 or max(idx) >= tr.n_train:
-            raise EngineError("samples", f"training-set indices must lie in [0, {tr.n_train - 1}]")
-        cfg = tr.config
-        check = gradient_check(
-            tr.network, tr.x_train[idx], tr.dataset.y_train[idx], cfg.regularization, cfg.reg_rate, m.epsilon
-        )
-        return {"type": "gradcheck", "step": tr.step_count, **wire.gradcheck(check)}
+        out = session.gradcheck(m.samples, m.epsilon, c.settings)
+        return {"type": "gradcheck", "step": session.trainer.step_count, **out}
 
-    await c.send(await session.run(run))
+    async with c.hub.store.heavy(client_key(c.ws)):
+        await c.send(await session.run(run))
 
 
 async def _auth_again(c: Connection, msg: dict[str, Any]) -> None:
@@ -354,6 +406,9 @@ async def authenticate(ws: WebSocket, session_id: str, store: SessionStore) -> S
         if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(msg.get("token"), str):
             raise ValueError("the first message must be {type: auth, token}")
         return store.get(session_id, msg["token"])
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client left first: nothing to answer, one line
+        log.debug("live socket from %s closed before it authenticated", _peer(ws))
+        return None
     except (TimeoutError, ValueError, KeyError, ApiError) as err:
         reason = err.detail if isinstance(err, ApiError) else "authenticate first: {type: auth, token}"
         await ws.close(CLOSE_POLICY, reason[:120])
@@ -389,14 +444,17 @@ async def serve(
         "credits": CREDITS,
         "fps": settings.fps,
         "read_only": read_only,
-        "session": await session.run(lambda: state(session)),
+        "session": session.view(),
         "steps_per_frame": hub.steps_per_frame(session),
         "probe": session.probe,
     }
-    await conn.send(hello)
-    conn.wake.set()
-    sender = asyncio.create_task(conn.sender())
+    if not read_only:
+        session.owners += 1
+    sender: asyncio.Task[None] | None = None
     try:
+        await conn.send(hello)
+        conn.wake.set()
+        sender = asyncio.create_task(conn.sender())
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -410,9 +468,12 @@ async def serve(
         pass
     finally:
         session.unwatch(conn.wake)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        if not read_only:
+            session.owners -= 1
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
         if ws.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await ws.close(1000)

@@ -7,13 +7,31 @@ from typing import Any
 from fastapi import APIRouter
 
 from app import __version__
+from app.api.deps import StoreDep
 from app.engine import paths
+from app.wire import JSONResponse
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
 
-@router.get("/health")
-def health() -> dict[str, Any]:
-    """``{"status": "ok", "version": …, "engine": …}``: ``engine`` says whether the compiled kernels are loaded
+@router.get("/health", responses={503: {"description": "The database cannot be written or its file has gone."}})
+async def health(store: StoreDep) -> JSONResponse:
+    """``{"status": "ok", "version", "storage", "memory"}``: ``storage`` is ``ok``, ``none`` (memory only) or
+    why the database cannot be written (then the status is ``unavailable`` and the answer 503); ``memory`` is
+    the sessions' budget and what they hold of it, in MB; ``engine`` whether the compiled kernels are loaded
     (``ready``), what ``BPP_ENGINE`` asks (``policy``), how long loading took and, if Numba is unusable, why."""
-    return {"status": "ok", "version": __version__, "engine": paths.status()}
+    problem = await store.db.health() if store.db is not None else None
+    storage = "none" if store.db is None else (problem or "ok")
+    mb = 1024 * 1024
+    body: dict[str, Any] = {
+        "status": "unavailable" if problem else "ok",
+        "version": __version__,
+        "storage": storage,
+        "engine": paths.status(),
+        "memory": {
+            "budget_mb": round(store.memory.total / mb, 1),
+            "used_mb": round(store.memory.used / mb, 1),
+            "sessions": len(store),
+        },
+    }
+    return JSONResponse(body, status_code=503 if problem else 200)

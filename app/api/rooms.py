@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
-from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
+from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
 from app.live import LiveHub
@@ -33,15 +33,11 @@ RoomsDep = Annotated[RoomStore, Depends(get_rooms)]
 async def open_room(body: CreateRoom, request: Request, store: StoreDep, rooms: RoomsDep, token: TokenDep) -> Response:
     """Open a room on your session (its token as Bearer): students join with the code and watch it live."""
     session = store.get(body.session_id, token)
-    room = await rooms.open(session, body.title)
-    url = str(request.url_for("room_page", code=room.code)) if _has_page(request) else f"/room/{room.code}"
+    room, teacher_token = await rooms.open(session, body.title)
+    url = url_for(request, "room_page", code=room.code) or f"/room/{room.code}"
     return wire.JSONResponse(
-        {"code": room.code, "teacher_token": room.teacher_token, "title": room.title, "url": url}, status_code=201
+        {"code": room.code, "teacher_token": teacher_token, "title": room.title, "url": url}, status_code=201
     )
-
-
-def _has_page(request: Request) -> bool:
-    return any(getattr(r, "name", None) == "room_page" for r in request.app.routes)
 
 
 @router.get("/{code}", response_model=RoomOut)
@@ -49,7 +45,7 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     """Public: the room's title and the teacher session's config, weights and metrics."""
     room = rooms.get(code)
     session = rooms.teacher_session(room)
-    out = await session.run(lambda: state(session))
+    out = state(session)
     return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
 
 
@@ -58,14 +54,12 @@ async def fork_room(
     code: str,
     request: Request,
     rooms: RoomsDep,
-    settings: SettingsDep,
     body: Annotated[ForkRequest | None, Body()] = None,
 ) -> Response:
     """Public: a new session of your own, a copy of the teacher's current network → ``{"id", "token", …}``."""
     room = rooms.get(code)
-    session = await rooms.fork(room, client_key(request), body.name if body else None, settings.max_forks_per_room)
-    out = await session.run(lambda: state(session))
-    return wire.JSONResponse({"token": session.token, "room": room.code, **out}, status_code=201)
+    session, token = await rooms.fork(room, client_key(request), body.name if body else None, client_address(request))
+    return wire.JSONResponse({"token": token, "room": room.code, **state(session)}, status_code=201)
 
 
 @router.get("/{code}/export", name="room_export")
@@ -74,7 +68,7 @@ async def room_export(code: str, rooms: RoomsDep) -> Response:
     page draws its decision surface and charts from; forking hands out the same document."""
     room = rooms.get(code)
     session = rooms.teacher_session(room)
-    return wire.JSONResponse(await session.run(session.export))
+    return wire.JSONResponse(await session.read(session.export))
 
 
 @router.get("/{code}/class", response_model=ClassOut)
@@ -82,7 +76,16 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: every fork with its name, step and current loss."""
     room = rooms.get(code)
     rooms.check_teacher(room, token)
-    return wire.JSONResponse({"code": room.code, "forks": await rooms.class_view(room)})
+    return wire.JSONResponse({"code": room.code, "forks": rooms.class_view(room)})
+
+
+@router.delete("/{code}/forks/{session_id}", status_code=204)
+async def remove_fork(code: str, session_id: str, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: remove one fork from the class (its session is deleted; the student's page is told)."""
+    room = rooms.get(code)
+    rooms.check_teacher(room, token)
+    await rooms.remove_fork(room, session_id)
+    return Response(status_code=204)
 
 
 @router.delete("/{code}", status_code=204)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from app import wire
-from app.api.deps import CreateRate, SettingsDep, StoreDep, client_key
-from app.engine import BUILTIN, EngineError, gradient_check
+from app.api.deps import CreateRate, SettingsDep, StoreDep, client_address, client_key
+from app.engine import BUILTIN, EngineError
 from app.schemas import (
     BackpropRequest,
     CreatedSession,
@@ -32,7 +30,6 @@ from app.schemas import (
 from app.sessions import ApiError, Session, finite_rows, trainer_from_export
 
 router = APIRouter(prefix="/api", tags=["sessions"])
-GRADCHECK_DEFAULT_SAMPLES = 32
 
 
 def bearer(authorization: Annotated[str | None, Header(description="Bearer <session token>")] = None) -> str | None:
@@ -51,27 +48,8 @@ SessionDep = Annotated[Session, Depends(open_session)]
 
 
 def state(session: Session) -> dict[str, Any]:
-    """The session as GET returns it (call with the session lock held: it evaluates the metrics)."""
-    tr = session.trainer
-    metrics = wire.metrics(tr.evaluate())  # first: evaluating may find the run diverged
-    div = tr.divergence
-    return {
-        "id": session.id,
-        "config": session.full_config(),
-        "task": tr.dataset.task,
-        "layer_sizes": list(tr.network.sizes),
-        "n_train": tr.n_train,
-        "n_test": len(tr.x_test),
-        "step": tr.step_count,
-        "epoch": tr.epoch,
-        "status": session.status,
-        "engine_path": tr.engine_path,
-        "divergence": None if div is None else {"step": div.step, "reason": div.reason},
-        "steps_per_frame": session.steps_per_frame,
-        "probe": session.probe,
-        "metrics": metrics,
-        "weights": wire.weights(tr.network.theta),
-    }
+    """The session as GET returns it: its latest snapshot (no lock, no engine work)."""
+    return session.view()
 
 
 @router.get("/datasets", response_model=list[DatasetOut], tags=["meta"])
@@ -89,27 +67,28 @@ async def create_session(
 ) -> Response:
     """Create a session from a config (every field optional), or from ``{"import": <export document>}``."""
     body = body or CreateSession()
-    client = client_key(request)
+    client, address = client_key(request), client_address(request)
     if body.import_ is not None:
-        try:
-            doc = body.import_.model_dump()
-            loop = asyncio.get_running_loop()
-            config, trainer = await loop.run_in_executor(store.executor, trainer_from_export, doc, settings)
-        except EngineError as err:
-            field = err.field if err.field.startswith("import") else f"import.{err.field}"
-            raise ApiError(422, f"{field}: {err.message}", field) from None
-        session = await store.create(config, client, trainer)
+        async with store.heavy(client):
+            try:
+                doc = body.import_.model_dump()
+                (config, trainer), charge = await store.build(
+                    trainer_from_export, doc, settings, client=client, address=address
+                )
+            except EngineError as err:
+                field = err.field if err.field.startswith("import") else f"import.{err.field}"
+                raise ApiError(422, f"{field}: {err.message}", field) from None
+            session, token = await store.create(config, client, trainer, charge=charge)
     else:
         config = SessionConfig.model_validate(body.model_dump(exclude={"import_"}, exclude_unset=True))
-        session = await store.create(config, client)
-    out = await session.run(lambda: state(session))
-    return wire.JSONResponse({"token": session.token, **out}, status_code=201)
+        session, token = await store.create(config, client, address=address)
+    return wire.JSONResponse({"token": token, **session.view()}, status_code=201)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionState)
 async def get_session(session: SessionDep) -> Response:
-    """Config, step, epoch, status, metrics and weights."""
-    return wire.JSONResponse(await session.run(lambda: state(session)))
+    """Config, step, epoch, status, metrics and weights (as of the latest engine call: never waits for one)."""
+    return wire.JSONResponse(session.view())
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionState)
@@ -119,17 +98,11 @@ async def patch_session(session: SessionDep, patch: SessionPatch, settings: Sett
     changes = patch.model_dump(exclude_unset=True)
     if changes.get("hidden") is not None and changes.get("activation") is None:
         changes["activation"] = session.config.activation  # one name spreads over the new hidden layers
-
-    def apply() -> dict[str, Any]:
-        session.apply_changes(changes, settings)
-        return state(session)
-
     try:
-        out = await session.run(apply)
+        await store.apply(session, lambda: session.apply_changes(changes, settings))
     except EngineError as err:
         raise ApiError.from_engine(err) from None
-    await store.changed(session, config=True)
-    return wire.JSONResponse(out)
+    return wire.JSONResponse(session.view())
 
 
 @router.post("/sessions/{session_id}/reset", response_model=SessionState)
@@ -138,27 +111,25 @@ async def reset_session(
 ) -> Response:
     """New weights from the config's seed (or a given ``seed``): the same seed replays the same run."""
     seed = body.seed if body else None
-
-    def apply() -> dict[str, Any]:
-        session.reset(seed)
-        return state(session)
-
-    out = await session.run(apply)
-    await store.changed(session, config=True)
-    return wire.JSONResponse(out)
+    await store.apply(session, lambda: session.reset(seed))
+    return wire.JSONResponse(session.view())
 
 
 @router.post("/sessions/{session_id}/train", response_model=TrainResult)
-async def train_session(session: SessionDep, req: TrainRequest, settings: SettingsDep, store: StoreDep) -> Response:
+async def train_session(
+    request: Request, session: SessionDep, req: TrainRequest, settings: SettingsDep, store: StoreDep
+) -> Response:
     """Train for ``steps`` mini-batch updates or ``epochs`` whole epochs; answers with the state and this run's
-    history. Long runs are cut into short slices so other clients keep being served."""
+    history. Long runs are cut into short slices so other clients keep being served; the run is saved before
+    it answers (a failed save undoes it: 503)."""
     tr = session.trainer
     per_epoch = math.ceil(tr.n_train / tr.config.batch_size)
     asked = req.steps if req.steps is not None else req.epochs * per_epoch  # type: ignore[operator]
     if asked > settings.max_steps_per_call:
         field = "steps" if req.steps is not None else "epochs"
         raise ApiError(422, f"{field}: at most {settings.max_steps_per_call} steps per call on this server", field)
-    async with session.run_lock:
+    async with store.heavy(client_key(request)), session.run_lock:
+        memento = await session.run(session.memento)
         tr = session.trainer
         start_step, target_epoch = tr.step_count, tr.epoch + (req.epochs or 0)
         deadline = time.perf_counter() + settings.max_train_seconds
@@ -168,27 +139,36 @@ async def train_session(session: SessionDep, req: TrainRequest, settings: Settin
         def chunk() -> int:
             until = time.perf_counter() + slice_s
             if req.steps is not None:
-                return session.trainer.run(steps=req.steps - done, deadline=until)
-            return session.trainer.run(epochs=max(target_epoch - session.trainer.epoch, 0), deadline=until)
+                n = session.trainer.run(steps=req.steps - done, deadline=until)
+            else:
+                n = session.trainer.run(epochs=max(target_epoch - session.trainer.epoch, 0), deadline=until)
+            session.publish(exact=False)
+            return n
 
         while True:
             done += await session.run(chunk)
             session.mark_changed()
             finished = done >= req.steps if req.steps is not None else session.trainer.epoch >= target_epoch
-            if finished or session.trainer.diverged or time.perf_counter() > deadline:
+            gone = store.sessions.get(session.id) is not session  # deleted while training
+            if finished or gone or session.trainer.diverged or time.perf_counter() > deadline:
                 break
-        await store.commit(session)
+        await store.commit(session, memento)
 
         def result() -> dict[str, Any]:
+            session.publish()
             history = [wire.metrics(m) for m in session.trainer.history_with_latest() if m.step > start_step]
-            return {**state(session), "steps_done": done, "stopped_early": not finished, "history": history}
+            return {**session.view(), "steps_done": done, "stopped_early": not finished, "history": history}
 
         return wire.JSONResponse(await session.run(result))
 
 
 @router.post("/sessions/{session_id}/backprop", response_model=TraceOut)
 async def backprop(
-    session: SessionDep, settings: SettingsDep, req: Annotated[BackpropRequest | None, Body()] = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    req: Annotated[BackpropRequest | None, Body()] = None,
 ) -> Response:
     """The full forward and backward pass at the current weights, with no update: training samples by
     index, raw rows ``x`` with targets ``y``, or nothing for the whole training set."""
@@ -206,68 +186,64 @@ async def backprop(
                     "x",
                     f"x must be rows of {tr.dataset.inputs} numbers, y rows of {tr.dataset.outputs}, one per row of x",
                 )
-            return wire.trace(tr.trace(x, y))
+            return session.one_off(lambda: wire.trace(tr.trace(x, y)))
         samples = req.samples if req.samples is not None else list(range(tr.n_train))
         if len(samples) > limit:
             raise EngineError("samples", f"at most {limit} samples per call (the training set has {tr.n_train})")
-        return wire.trace(tr.trace_samples(samples))
+        return session.one_off(lambda: wire.trace(tr.trace_samples(samples)))
 
-    try:
-        return wire.JSONResponse(await session.run(run))
-    except EngineError as err:
-        raise ApiError.from_engine(err) from None
+    async with store.heavy(client_key(request)):
+        try:
+            return wire.JSONResponse(await session.run(run))
+        except EngineError as err:
+            raise ApiError.from_engine(err) from None
 
 
 @router.post("/sessions/{session_id}/gradcheck", response_model=GradcheckOut)
-async def gradcheck(session: SessionDep, req: Annotated[GradcheckRequest | None, Body()] = None) -> Response:
+async def gradcheck(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    req: Annotated[GradcheckRequest | None, Body()] = None,
+) -> Response:
     """Analytic D beside the central-difference numerical gradient, with relative errors per layer and
-    overall; on the given training samples, or the first 32."""
+    overall; on the given training samples, or the first 32. A big network has a spread of its weights
+    checked (``checked`` says how many; the others are null), so that the check takes seconds, not minutes."""
     req = req or GradcheckRequest()
-
-    def run() -> dict[str, Any]:
-        tr = session.trainer
-        idx = req.samples if req.samples is not None else list(range(min(tr.n_train, GRADCHECK_DEFAULT_SAMPLES)))
-        if min(idx) < 0 or max(idx) >= tr.n_train:
-            raise EngineError("samples", f"training-set indices must lie in [0, {tr.n_train - 1}]")
-        rows = np.asarray(idx, dtype=np.intp)
-        cfg = tr.config
-        check = gradient_check(
-            tr.network, tr.x_train[rows], tr.dataset.y_train[rows], cfg.regularization, cfg.reg_rate, req.epsilon
-        )
-        return wire.gradcheck(check)
-
-    try:
-        return wire.JSONResponse(await session.run(run))
-    except EngineError as err:
-        raise ApiError.from_engine(err) from None
+    async with store.heavy(client_key(request)):
+        try:
+            out = await session.run(lambda: session.gradcheck(req.samples, req.epsilon, settings))
+        except EngineError as err:
+            raise ApiError.from_engine(err) from None
+    return wire.JSONResponse(out)
 
 
 @router.get("/sessions/{session_id}/weights", response_model=WeightsBody)
 async def get_weights(session: SessionDep) -> Response:
-    """Θ^(1..L−1), column 0 the bias weights."""
-    return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
+    """Θ^(1..L−1), column 0 the bias weights (as of the latest engine call: never waits for one)."""
+    return wire.JSONResponse({"weights": session.view()["weights"]})
 
 
 @router.put("/sessions/{session_id}/weights", response_model=WeightsBody)
 async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -> Response:
     """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
     try:
-        await session.run(lambda: session.trainer.set_weights(body.weights))
+        await store.apply(session, lambda: session.trainer.set_weights(body.weights))
     except EngineError as err:
         raise ApiError.from_engine(err) from None
-    await store.changed(session, config=True)
-    return wire.JSONResponse({"weights": await session.run(lambda: wire.weights(session.trainer.weights()))})
+    return wire.JSONResponse({"weights": session.view()["weights"]})
 
 
 @router.get("/sessions/{session_id}/export")
 async def export_session(session: SessionDep) -> Response:
     """One JSON document (config, data, weights, optimizer state, counters, history) that
     ``POST /api/sessions`` accepts back as ``{"import": doc}``."""
-    return wire.JSONResponse(await session.run(session.export))
+    return wire.JSONResponse(await session.read(session.export))
 
 
 @router.delete("/sessions/{session_id}", status_code=204)
 async def delete_session(session: SessionDep, store: StoreDep) -> Response:
-    """Delete the session."""
+    """Delete the session (204 once its row is gone from the database; 503 when it cannot be deleted)."""
     await store.remove(session.id)
     return Response(status_code=204)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .trainer import Trainer
 
 Array = np.ndarray
-FIRST_CHUNK = 8  # steps before a time-boxed run looks at its deadline (as the NumPy path), and its first call
+FIRST_CHUNK = 8  # steps before a time-boxed run looks at its deadline (a few µs each), and its first call
 
 
 def step(trainer: Trainer, kernels: ModuleType, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
@@ -90,8 +90,9 @@ def run(
     trainer: Trainer, kernels: ModuleType, limit: int | None, target_epoch: int | None, deadline: float | None
 ) -> None:
     """Trainer.run on the compiled path: one kernel call per stretch of steps up to the epoch's end, the step
-    limit or, with a deadline, as many steps as the last call's speed says fit before it. Like the NumPy path,
-    a time-boxed run makes at least FIRST_CHUNK steps (or all it was asked for) before it looks at the clock."""
+    limit or, with a deadline, as many steps as the last call's speed says fit before it. A time-boxed run makes
+    at least FIRST_CHUNK steps (or all it was asked for) before it looks at the clock: these networks' steps take
+    microseconds, and a play slice that always moves on keeps a frame's steps whole even past an epoch's end."""
     batch, chunk, clock = trainer.config.batch_size, FIRST_CHUNK, time.perf_counter
     start = trainer.step_count
     ws = trainer.network.workspace(min(batch, trainer.n_train))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,8 @@ class GradCheck:
     epsilon: float
     m: int
     layers: list[LayerCheck]
+    checked: int = 0  # weights compared with a numerical derivative
+    complete: bool = True  # False when the deadline stopped the check before every chosen weight
 
     @property
     def max_relative_error(self) -> float:
@@ -67,12 +70,15 @@ def gradient_check(
     rate: float = 0.0,
     epsilon: float = 1e-5,
     max_weights: int | None = None,
+    deadline: float | None = None,
 ) -> GradCheck:
     """Compare D = ∂J/∂Θ from backprop with (J(Θ + εe_i) − J(Θ − εe_i)) / 2ε for every weight i.
 
     ``x`` are network inputs (features already applied), m × S_1; ``y`` targets, m × S_L. With
     ``max_weights``, a bigger network has only that many weights checked (a fixed spread-out choice; the
-    others are NaN in ``numerical`` and ``per_weight_error``). The weights are restored exactly afterwards.
+    others are NaN in ``numerical`` and ``per_weight_error``). With ``deadline`` (a ``time.perf_counter()``
+    value), the check stops after the weight during which it passed (``complete`` is then False). The
+    weights are restored exactly afterwards.
     """
     analytic = net.trace(x, y, regularization, rate).grads
     theta = net.theta_flat
@@ -80,7 +86,12 @@ def gradient_check(
     checked = range(theta.size)
     if max_weights is not None and theta.size > max_weights:
         checked = np.unique(np.linspace(0, theta.size - 1, max_weights).round().astype(int)).tolist()
+    done, complete = 0, True
     for i in checked:
+        if deadline is not None and done and time.perf_counter() > deadline:
+            complete = False
+            break
+        done += 1
         saved = theta[i]
         theta[i] = saved + epsilon
         plus = sum(net.cost(x, y, regularization, rate))
@@ -92,4 +103,4 @@ def gradient_check(
     for i, (da, dn) in enumerate(zip(analytic, net.unflatten(numerical), strict=True)):
         per_weight = np.abs(da - dn) / np.maximum(np.abs(da) + np.abs(dn), PER_WEIGHT_FLOOR)
         layers.append(LayerCheck(i + 1, da, dn, relative_error(da, dn), per_weight))
-    return GradCheck(epsilon, len(x), layers)
+    return GradCheck(epsilon, len(x), layers, done, complete)

@@ -214,6 +214,11 @@ class Network:
             ws = self._workspaces[m] = Workspace(self.sizes, m)
         return ws
 
+    def drop_workspaces(self, keep: Sequence[int] = ()) -> None:
+        """Free the cached arrays of every batch size but ``keep`` (after a one-off pass on many samples)."""
+        for m in [m for m in self._workspaces if m not in keep]:
+            del self._workspaces[m]
+
     # -- weights -----------------------------------------------------------------------------------
 
     def initialize(self, kind: str, scale: float, rng: np.random.Generator) -> None:
@@ -259,9 +264,10 @@ class Network:
 
     # -- the passes --------------------------------------------------------------------------------
 
-    def forward(self, ws: Workspace) -> None:
-        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws``."""
-        k = self.kernels(ws.m)
+    def forward(self, ws: Workspace, compiled: bool = True) -> None:
+        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws`` (``compiled=False``:
+        on the NumPy reference whatever the engine)."""
+        k = self.kernels(ws.m) if compiled else None
         if k is not None:
             k.forward(self.theta_flat, self.layer_table, self.activation_codes, ws.buffer, ws.a_aug[0], 0, ws.m)
             return

@@ -9,8 +9,8 @@ sums of the matrix products are added, so they agree to ~1e-15 relative per step
 - ``"auto"`` (the default): the kernels once the background warm-up (``warm_up``, started with the server)
   has loaded them, for passes small enough that plain loops beat BLAS and NumPy's vectorized tanh (at most
   ``COMPILED_MAX_WORK`` multiply-adds in one pass over m samples: m·Σ_l S_l·(1 + S_{l−1})); otherwise the
-  reference. A training run takes its path from its batch size; a pass over a whole set (the metrics of an
-  epoch) usually goes to NumPy. Until the warm-up is done, "auto" runs
+  reference. A training run takes its path from its batch size; the metrics over a whole set are always the
+  reference's, so they never depend on when the kernels were loaded (a restarted server shows the same ones). Until the warm-up is done, "auto" runs
   NumPy, so no student's step ever waits for a compiler. ``set_policy("numpy")`` (the server's
   ``BPP_ENGINE=numpy``) makes "auto" mean NumPy for the whole process.
 

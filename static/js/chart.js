@@ -7,7 +7,9 @@
 import { fmt, fmtCount } from "./format.js";
 
 const MAX_POINTS = 400; // a few per pixel column of a side-panel chart
-const PAD = { left: 46, right: 8, top: 6, bottom: 18 };
+const BASE_PAD = { left: 46, right: 8, top: 6, bottom: 18 }; // CSS px at the 15 px text size
+const LABEL_GAP = 12; // px between two y labels, at least
+const CHAR_W = 7; // px per character of a tick label, at most
 
 /**
  * @typedef {{key: string, label: string, color: string, dash?: number[]}} Series
@@ -25,7 +27,8 @@ export class LineChart {
     this.opts = { min: null, max: null, height: 120, ...opts };
     this.log = Boolean(opts.log);
     root.classList.add("chart");
-    root.innerHTML = `<div class="chart-plot" style="height:${this.opts.height}px"><canvas></canvas><div class="chart-ticks"></div></div><div class="chart-legend"></div>`;
+    // The height is in rem (opts.height at the 15 px base), so the chart grows with the page's text.
+    root.innerHTML = `<div class="chart-plot" style="height:${this.opts.height / 15}rem"><canvas></canvas><div class="chart-ticks"></div></div><div class="chart-legend"></div>`;
     this.canvas = root.querySelector("canvas");
     this.tickBox = root.querySelector(".chart-ticks");
     this.legend = root.lastChild;
@@ -33,14 +36,17 @@ export class LineChart {
     this.tickKey = "";
     this.width = 0;
     this.cssWidth = 0;
+    this.cssHeight = this.opts.height;
+    this.height = 0;
     this.dirty = true;
     this.setSeries(opts.series);
     // The width comes from the observer, never from a layout read while a frame is drawn.
     new ResizeObserver((entries) => {
       this.cssWidth = Math.round(entries[0].contentRect.width);
+      this.cssHeight = Math.round(entries[0].contentRect.height) || this.opts.height;
       this.dirty = true;
       this.draw();
-    }).observe(root);
+    }).observe(root.firstChild);
   }
 
   /** Replace the series (clears the data). @param {Series[]} series */
@@ -56,6 +62,19 @@ export class LineChart {
   /** New legend labels for the same series (a language switch). @param {string[]} labels */
   relabel(labels) {
     this.legend.querySelectorAll(".key > span").forEach((el, i) => (el.innerHTML = labels[i] ?? ""));
+  }
+
+  /**
+   * Forget the points from step x on (the run went back to x: a reset, a restart from a checkpoint, or a
+   * frame older than the history just loaded), so that x's new point replaces them.
+   * @param {number} x
+   */
+  truncate(x) {
+    const n = this.xs.findIndex((v) => v >= x);
+    if (n < 0) return;
+    this.xs.length = n;
+    for (const ys of this.ys) ys.length = n;
+    this.dirty = true;
   }
 
   /** Forget every point. */
@@ -94,11 +113,13 @@ export class LineChart {
 
   fit() {
     const w = this.cssWidth;
-    if (w === this.width || w === 0) return w > 0;
+    const h = this.cssHeight;
+    if ((w === this.width && h === this.height) || w === 0) return w > 0;
     const dpr = window.devicePixelRatio || 1;
     this.width = w;
+    this.height = h;
     this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(this.opts.height * dpr);
+    this.canvas.height = Math.round(h * dpr);
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     return true;
   }
@@ -135,7 +156,10 @@ export class LineChart {
     this.drawn = now;
     const { ctx } = this;
     const W = this.width;
-    const H = this.opts.height;
+    const H = this.height;
+    // The paddings and labels grow with the chart (the page's text size).
+    const k = H / this.opts.height;
+    const PAD = { left: BASE_PAD.left * k, right: BASE_PAD.right * k, top: BASE_PAD.top * k, bottom: BASE_PAD.bottom * k };
     const pw = W - PAD.left - PAD.right;
     const ph = H - PAD.top - PAD.bottom;
     ctx.clearRect(0, 0, W, H);
@@ -150,17 +174,24 @@ export class LineChart {
     ctx.strokeStyle = "#e3e7ec";
     ctx.lineWidth = 1;
     const labels = [];
+    let labelled = -Infinity;
     for (const v of this.ticks(lo, hi)) {
       const y = Math.round(fy(v)) + 0.5;
       ctx.beginPath();
       ctx.moveTo(PAD.left, y);
       ctx.lineTo(W - PAD.right, y);
       ctx.stroke();
-      labels.push(`<span class="y" style="top:${y.toFixed(0)}px;width:${PAD.left - 4}px">${fmt(v, 2)}</span>`);
+      // A label too close to the one below it would cover it: the line stays, the label goes.
+      if (Math.abs(y - labelled) < LABEL_GAP * k) continue;
+      labelled = y;
+      labels.push(`<span class="y" style="top:${y.toFixed(0)}px;width:${(PAD.left - 4).toFixed(0)}px">${fmt(v, 2)}</span>`);
     }
     if (n) {
-      labels.push(`<span class="x0" style="left:${PAD.left}px">${fmtCount(x0)}</span>`);
-      labels.push(`<span class="x1" style="right:${PAD.right}px">${fmtCount(x1)}</span>`);
+      const first = fmtCount(x0);
+      const last = fmtCount(x1);
+      labels.push(`<span class="x0" style="left:${PAD.left.toFixed(0)}px">${first}</span>`);
+      // The step labels sit at both ends of the x axis; on a chart too narrow for both, only the first.
+      if ((first.length + last.length) * CHAR_W * k + 12 < pw) labels.push(`<span class="x1" style="right:${PAD.right.toFixed(0)}px">${last}</span>`);
     }
     const key = labels.join("");
     if (key !== this.tickKey) [this.tickKey, this.tickBox.innerHTML] = [key, key];

@@ -1,51 +1,15 @@
 // The classroom (SPEC §6), the teacher's side in the main page's #classroom: open a room on this page's
-// session, show its join code large (full-screen for a projector) with the link, list the class (each fork's
-// name, step, epoch, loss, accuracy, status; every 2 s), close the room. The room (code, teacher token, its
-// session) is kept in sessionStorage for reloads. Also the room REST calls and join-code rules room.js uses.
+// session, show its join code large (full-screen for a projector) with the link, list the class (every 2 s;
+// class-table.js), remove a fork from the class, close the room. The room (code, teacher token, its session)
+// is kept in sessionStorage for reloads.
 
-import { fmt, fmtCount } from "./format.js";
+import { classTable, esc } from "./class-table.js";
 import { onLangChange, t } from "./i18n/classroom.js";
+import { roomCall } from "./room-api.js";
 
 const KEY = "bpp.room";
 const POLL_MS = 2000;
 
-/** A join code as the server writes it (an alphabet without look-alikes). */
-export const CODE_RE = /^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$/;
-
-/**
- * A code as typed ("abcd efgh", "ABCDEFGH", "abcd-efgh") in the server's form, "ABCD-EFGH".
- * @param {string} text
- */
-export function normalizeCode(text) {
-  const raw = String(text || "").toUpperCase().replace(/[^A-Z0-9]/g, "");
-  return raw.length === 8 ? `${raw.slice(0, 4)}-${raw.slice(4)}` : raw;
-}
-
-/**
- * One room REST call (SPEC §6); resolves to the JSON answer (null for 204), or rejects with an Error whose
- * `status` is the HTTP status (0: the server cannot be reached) and whose message is the server's detail.
- * @param {string} method
- * @param {string} path after /api/rooms
- * @param {{token?: string, body?: object}} [opts]
- */
-export async function roomCall(method, path, { token, body } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let res;
-  try {
-    res = await fetch(`/api/rooms${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw Object.assign(new Error(t("room.unreachable", { why: err.message })), { status: 0 });
-  }
-  if (res.status === 204) return null;
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw Object.assign(new Error((data && data.detail) || res.statusText), { status: res.status });
-  return data;
-}
-
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const STATUS_ICON = { playing: "▶", paused: "❚❚", diverged: "⚠" };
 
 /**
  * The teacher's panel. Needs the store's `auth` (this page's session) to open a room.
@@ -53,15 +17,11 @@ const STATUS_ICON = { playing: "▶", paused: "❚❚", diverged: "⚠" };
  * @returns {{refresh: () => Promise<void>, stop: () => void}}
  */
 export function mountClassroom({ store, root, storage = sessionStorage, every = POLL_MS }) {
-  // The panel's styles live with the room page's (room.css), unless the page links them itself.
-  if (!document.querySelector('link[href^="/static/css/room.css"]')) {
-    const v = document.querySelector('link[href^="/static/css/app.css"]')?.getAttribute("href").replace(/^[^?]*/, "");
-    document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: `/static/css/room.css${v || ""}` }));
-  }
   let room = load();
   let forks = [];
   let message = "";
   let confirming = false;
+  let removing = ""; // the fork whose removal waits for the teacher's yes
   let timer = 0;
   let inflight = null;
   let busy = false;
@@ -115,25 +75,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
       </div>
       ${messageHtml()}
       <h3 class="class-title">${t("room.class", { n: forks.length })}</h3>
-      ${forks.length ? tableHtml() : `<p class="hint">${t("room.no_forks")}</p>`}`;
-  }
-
-  function tableHtml() {
-    const rows = forks.map((f, i) => {
-      const name = f.name ? esc(f.name) : `<i>${t("room.unnamed", { n: i + 1 })}</i>`;
-      const acc = f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
-      return `<tr data-fork="${esc(f.id)}" data-status="${f.status}">
-        <th scope="row">${name}</th>
-        <td class="n">${fmtCount(f.step)}<small>${t("room.epoch_short", { n: fmtCount(f.epoch) })}</small></td>
-        <td class="n">${fmt(f.train_loss)}<small>${t("room.test_short", { v: fmt(f.test_loss) })}</small></td>
-        <td class="n">${acc}</td>
-        <td class="st" title="${esc(t(`room.status.${f.status}`))}"><span aria-hidden="true">${STATUS_ICON[f.status] || ""}</span>
-          <span class="st-text">${t(`room.status.${f.status}`)}</span></td></tr>`;
-    });
-    return `<div class="class-wrap"><table class="class-table">
-      <thead><tr><th scope="col">${t("room.col.name")}</th><th scope="col">${t("room.col.step")}</th>
-        <th scope="col">${t("room.col.loss")}</th><th scope="col"><abbr title="${esc(t("room.col.acc"))}">${t("room.col.acc_short")}</abbr></th><th scope="col"><span class="st-text">${t("room.col.status")}</span></th></tr></thead>
-      <tbody>${rows.join("")}</tbody></table></div>`;
+      ${forks.length ? classTable(forks, removing) : `<p class="hint">${t("room.no_forks")}</p>`}`;
   }
 
   const roomLink = () => (room.url && /^https?:/.test(room.url) ? room.url : `${location.origin}/room/${room.code}`);
@@ -226,9 +168,12 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
 
   /** Repaint what the class (or the language) changed without losing focus. */
   function update(lang) {
-    const focusAct = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.act : null;
+    const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset : null;
     render();
-    if (focusAct) root.querySelector(`[data-act="${focusAct}"]`)?.focus();
+    if (focused?.act) {
+      const forId = focused.id ? `[data-id="${CSS.escape(focused.id)}"]` : "";
+      (root.querySelector(`[data-act="${focused.act}"]${forId}`) || root.querySelector(`[data-act="${focused.act}"]`))?.focus();
+    }
     paintProjector(!lang);
   }
 
@@ -246,6 +191,18 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
       render();
     }
     root.querySelector("button[type=submit]")?.focus();
+  }
+
+  /** Remove one fork from the class (its session is deleted; the student's page is told). */
+  async function removeFork(id) {
+    if (!room) return;
+    const { code, teacher_token: token } = room;
+    const err = await roomCall("DELETE", `/${code}/forks/${encodeURIComponent(id)}`, { token }).then(() => null, (e) => e);
+    removing = "";
+    if (err && err.status !== 404) message = t("room.remove_failed", { why: err.message });
+    else forks = forks.filter((f) => f.id !== id);
+    update();
+    refresh();
   }
 
   function startPolling() {
@@ -267,7 +224,21 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     render();
     root.querySelector(`[data-act=${focus}]`).focus();
   };
-  const acts = { projector, copy, close: () => confirm(true, "close-no"), "close-no": () => confirm(false, "close"), "close-yes": close };
+  const confirmRemove = (id, focus, focusId = id) => {
+    removing = id;
+    render();
+    root.querySelector(`[data-act=${focus}][data-id="${CSS.escape(focusId)}"]`)?.focus();
+  };
+  const acts = {
+    projector,
+    copy,
+    close: () => confirm(true, "close-no"),
+    "close-no": () => confirm(false, "close"),
+    "close-yes": close,
+    remove: (b) => confirmRemove(b.dataset.id, "remove-no"),
+    "remove-no": (b) => confirmRemove("", "remove", b.dataset.id),
+    "remove-yes": (b) => removeFork(b.dataset.id),
+  };
   root.addEventListener("click", (ev) => {
     const b = ev.target.closest("button[data-act]");
     if (b && acts[b.dataset.act]) acts[b.dataset.act](b);

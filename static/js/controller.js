@@ -2,6 +2,7 @@
 // messages. Frames are drawn on the next animation frame and acknowledged only after they were drawn.
 
 import { toMats } from "./forward.js";
+import { fmtCount } from "./format.js";
 import { t } from "./i18n/index.js";
 import { create, remember, remembered, shareable } from "./session.js";
 import { traceModel } from "./trace.js";
@@ -78,10 +79,16 @@ export function createController({ store, socket, timeline, storage, url }) {
   }
 
   socket.addEventListener("connection", (e) => store.set({ connection: e.detail.state }));
+  let helloSeen = false;
   socket.addEventListener("hello", (e) => {
     owed = 0;
     pending = null;
     weightsFrom = "session";
+    // Back after a drop at an earlier step (a restart from the last save): say so, with both steps.
+    const was = store.get().step;
+    const now = e.detail.session.step;
+    if (helloSeen && now < was) store.set({ notice: t("notice.rewound", { now: fmtCount(now), was: fmtCount(was) }) });
+    helloSeen = true;
     store.set(sessionPatch(e.detail.session));
     const { sample } = store.get();
     if (e.detail.probe !== sample && !e.detail.read_only) socket.send({ type: "set", probe: sample });
@@ -168,7 +175,8 @@ export function createController({ store, socket, timeline, storage, url }) {
     remember(storage, record);
   }
 
-  const send = (msg) => socket.send(msg);
+  // A message the learner's action sends: when the server cannot be reached, say it was not sent.
+  const send = (msg) => socket.send(msg) || store.set({ notice: t("notice.not_sent") });
   const actions = {
     /** Open the session (resume this tab's, or create one) and connect. */
     start: () => start(url.config),
@@ -231,7 +239,7 @@ export function createController({ store, socket, timeline, storage, url }) {
       timeline.setAutoplay(autoplay);
       store.set({ autoplay });
     },
-    setLarge: (large) => store.set({ large }),
+    setSize: (size) => store.set({ size }),
     weightsNow,
     weightMats,
     adopt,

@@ -4,8 +4,10 @@
 
 import { fmt, fmtCount } from "./format.js";
 import { t } from "./i18n/index.js";
+import { applySize } from "./textsize.js";
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4];
+const CONFIRM_MS = 4000;
 
 /**
  * Bind the page's controls to actions and keep them in step with the store.
@@ -34,17 +36,31 @@ export function mountControls({ store, actions, root }) {
     actions.setSpeed(speed);
   });
   on("autoplay", "change", (e) => actions.setAutoplay(e.target.checked));
-  on("large", "change", (e) => actions.setLarge(e.target.checked));
+  on("size", "change", (e) => actions.setSize(e.target.value));
   on("show-live", "click", () => actions.showLive());
   root.querySelectorAll("input[name=view]").forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
   root.querySelectorAll("input[name=unit]").forEach((r) => r.addEventListener("change", () => actions.setUnit(r.value)));
   root.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", () => actions.setSource(r.value)));
 
+  // "R" on a run that has trained asks first: a second R within a few seconds resets (a stray key must not
+  // throw away a long run; the Reset button, pressed on purpose, resets at once).
+  let armed = -Infinity;
+  const resetKey = () => {
+    const { step } = store.get();
+    if (step > 0 && performance.now() - armed > CONFIRM_MS) {
+      armed = performance.now();
+      store.set({ notice: t("bar.reset_confirm", { step: fmtCount(step) }) });
+      return;
+    }
+    armed = -Infinity;
+    if (step > 0) store.set({ notice: null });
+    actions.reset();
+  };
   root.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
     const native = nativeKeys(e.target);
     if (native === "all" || native.includes(e.key)) return;
-    const act = { " ": actions.toggle, ArrowRight: actions.next, ArrowLeft: actions.prev, r: actions.reset, R: actions.reset };
+    const act = { " ": actions.toggle, ArrowRight: actions.next, ArrowLeft: actions.prev, r: resetKey, R: resetKey };
     if (act[e.key]) {
       e.preventDefault();
       act[e.key]();
@@ -56,7 +72,7 @@ export function mountControls({ store, actions, root }) {
     if (el.textContent !== value) el.textContent = value;
   };
 
-  store.subscribe((s, changed) => {
+  const paint = (s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
     if (has("status", "lang")) {
       const playing = s.status === "playing";
@@ -88,7 +104,7 @@ export function mountControls({ store, actions, root }) {
       text("conn-text", t(`conn.${s.connection}`));
       $("conn").dataset.state = s.connection;
     }
-    if (has("large")) root.documentElement.classList.toggle("large", s.large);
+    if (has("size")) showSize(s.size, $);
     if (has("session", "lang") && s.session) {
       $("sample").max = String(s.session.n_train - 1);
       text("sample-max", t("stage.of_n", { n: fmtCount(s.session.n_train) }));
@@ -110,7 +126,10 @@ export function mountControls({ store, actions, root }) {
     }
     if (has("trace", "phase", "mode")) paintPhaseButtons(s, $);
     if (has("view")) root.querySelectorAll("input[name=view]").forEach((r) => (r.checked = r.value === s.view));
-  });
+  };
+  store.subscribe(paint);
+  // Everything once now, in the current language (a reload in 简体中文 must not leave "▶ Play").
+  paint(store.get(), new Set(Object.keys(store.get())));
 }
 
 /**
@@ -142,4 +161,14 @@ export function paintPhaseButtons(s, $) {
   $("next").disabled = !stepping || s.phase >= s.trace.phases.length - 1;
   $("replay").disabled = !stepping;
   $("show-live").hidden = !stepping;
+}
+
+/**
+ * Show the page at a size (normal, large text, projector) and the size select saying so (main and room page).
+ * @param {string} size
+ * @param {(id: string) => HTMLElement} $
+ */
+export function showSize(size, $) {
+  applySize(size);
+  $("size").value = size;
 }

@@ -1,6 +1,7 @@
 // Custom data from CSV text (pure): columns x1[, x2 …], y — the last column is the target. A header line
 // is optional (a first line that is not all numbers); blank lines and lines starting with # are skipped;
-// the separator is a comma, a semicolon or a tab. A bad file gives one error with its line and column
+// the separator is a comma, a semicolon or a tab; with a semicolon or a tab, a decimal comma ("1,5", as
+// spreadsheets in much of Europe write it) is read as a decimal point. A bad file gives one error with its line and column
 // (both counted from 1), as {code, line, column, …} for the page to put into words.
 
 import { TASK_DEFAULTS } from "./panel-data.js";
@@ -24,6 +25,7 @@ function separatorOf(line) {
 }
 
 const fail = (error) => ({ x: null, y: null, header: null, error });
+const DECIMAL_COMMA = /^([+-]?\d*),(\d+([eE][+-]?\d+)?)$/;
 
 /**
  * Parse CSV text into inputs x (rows) and targets y (one number per row).
@@ -43,7 +45,7 @@ export function parseCsv(text, limits = CSV_LIMITS) {
     if (!raw || raw.startsWith("#")) continue;
     const line = i + 1;
     if (sep === null) sep = separatorOf(raw);
-    const cells = raw.split(sep).map((c) => c.trim());
+    const cells = raw.split(sep).map((c) => (sep === "," ? c.trim() : c.trim().replace(DECIMAL_COMMA, "$1.$2")));
     if (!width) {
       width = cells.length;
       if (width < 2) return fail({ code: "csv.too_few_columns", line, got: width });

@@ -5,6 +5,8 @@ const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴",
 
 /** The dash shown instead of a missing or non-finite number. */
 export const MISSING = "—";
+/** The largest float32: the live frames clip a value that overflowed (a diverged run) to it. */
+const F32_MAX = 3.4028234663852886e38;
 
 /**
  * True for a finite number (not null, NaN or ±Infinity).
@@ -20,7 +22,8 @@ function trimZeros(s) {
 }
 
 /**
- * A number with `digits` significant digits: 0.6814, −0.04307, 1.144, 4.632×10⁻⁵; "—" when not finite.
+ * A number with `digits` significant digits: 0.6814, −0.04307, 1.144, 4.632×10⁻⁵; "—" when not finite;
+ * "∞" / "−∞" for a value at float32's limit (it overflowed: the frames clip it there).
  * @param {number|null|undefined} x
  * @param {number} [digits=4]
  * @returns {string}
@@ -30,6 +33,7 @@ export function fmt(x, digits = 4) {
   if (x === 0) return "0";
   const ax = Math.abs(x);
   const sign = x < 0 ? "−" : "";
+  if (ax >= F32_MAX) return `${sign}∞`; // overflowed, not a real 3.403×10³⁸
   if (ax >= 1e-3 && ax < 1e5) {
     return sign + (ax >= 10 ** digits ? String(Math.round(ax)) : trimZeros(ax.toPrecision(digits)));
   }

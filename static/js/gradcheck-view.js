@@ -5,8 +5,10 @@
 
 import { fmt, fmtCount } from "./format.js";
 import { t } from "./i18n/index.js";
+import { useSheet } from "./style.js";
 
 const MAX_ROWS = 800;
+useSheet("explain");
 
 /**
  * How well two gradients agree, from a relative error.

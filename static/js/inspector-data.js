@@ -25,12 +25,17 @@ import { unitValues } from "./live-scene.js";
  */
 
 /**
- * The inspector's numbers from a step trace, for batch row `row`.
+ * The inspector's numbers from a step trace, for batch row `row`, as far as the phases played so far
+ * computed them (phase: the index of the phase shown; absent: all of them) — no δ during the forward pass.
  * @param {import("./trace.js").TraceModel} model
  * @param {number} row
+ * @param {number} [phase]
  * @returns {InspectorData}
  */
-export function fromTrace(model, row) {
+export function fromTrace(model, row, phase = Infinity) {
+  const played = model.phases.slice(0, phase + 1);
+  const after = (kind, l) => played.some((p) => p.phase === kind && p.layer === l);
+  const when = (kind, get) => (l, ...rest) => (after(kind, l) ? get(l, ...rest) : null);
   const mean = row < 0 && model.m > 1;
   const r = mean ? -1 : Math.max(0, Math.min(row, model.m - 1));
   const idx = model.indices[Math.max(0, r)];
@@ -41,15 +46,15 @@ export function fromTrace(model, row) {
     mean,
     who,
     m: model.m,
-    z: (l) => pick(model.z[l], r),
-    a: (l) => pick(model.a[l], r),
-    delta: (l) => pick(model.delta[l], r),
-    deltaMean: (l) => (model.m > 1 ? pick(model.delta[l], -1) : null),
-    rows: (l) => ({ a: model.a[l], delta: model.delta[l + 1] }),
+    z: when("forward", (l) => pick(model.z[l], r)),
+    a: when("forward", (l) => pick(model.a[l], r)),
+    delta: when("backward", (l) => pick(model.delta[l], r)),
+    deltaMean: when("backward", (l) => (model.m > 1 ? pick(model.delta[l], -1) : null)),
+    rows: when("gradient", (l) => ({ a: model.a[l], delta: model.delta[l + 1] })),
     y: pick(model.y, r),
     W: (l, k, j) => model.weights[l - 1][k][j],
-    D: (l, k, j) => (model.D[l] ? model.D[l][k][j] : null),
-    dTheta: (l, k, j) => (model.update[l] ? model.update[l].delta[k][j] : null),
+    D: when("gradient", (l, k, j) => (model.D[l] ? model.D[l][k][j] : null)),
+    dTheta: when("update", (l, k, j) => (model.update[l] ? model.update[l].delta[k][j] : null)),
     optimizer: model.kind === "step" ? model.optimizer : null,
     learningRate: model.learningRate,
   };

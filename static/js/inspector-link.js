@@ -4,7 +4,7 @@
 
 import { fmt, isNum } from "./format.js";
 import { t } from "./i18n/index.js";
-import { mathD as math, mi, mn, mo, num, row, text, v } from "./mathml.js";
+import { math as inline, mathD as math, mi, mn, mo, num, row, text, v } from "./mathml.js";
 
 const MAX_PRODUCTS = 6;
 const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
@@ -40,6 +40,7 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
     return math(`${i ? mo("+") : ""}${num(dr[k], true)}${mo("·")}${num(a, true)}`);
   });
   const dataTerm = sum / m;
+  const allRows = rows.delta.map((dr, i) => [i, dr[k], j === 0 ? 1 : rows.a[i][j - 1]]);
   const shown = products.slice(0, MAX_PRODUCTS);
   if (m > MAX_PRODUCTS) shown.push(math(`${mo("+")}${text(t("insp.more", { n: m - MAX_PRODUCTS }))}`));
   if (m === 1) {
@@ -49,6 +50,7 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
     out += eq(math(`${mo("=")}${frac(mn(1), mn(m))}${mo("[")}`) + shown.join(""), "terms");
     out += eq(math(`${mo("=")}${frac(mn(1), mn(m))}${row(mo("("), num(sum), mo(")"))}${mo("=")}${num(dataTerm)}`));
   }
+  if (m > MAX_PRODUCTS) out += allTerms(allRows, [mi("i"), v("δ", k + 1, l + 1), aj], sum);
   if (hasReg && j > 0) {
     const r = reg === "l2" ? (lam / m) * w : (lam / m) * Math.sign(w);
     const what = reg === "l2" ? num(w, true) : row(mi("sign"), mo("("), num(w), mo(")"));
@@ -80,4 +82,21 @@ export function updateHtml({ th, w, D, dT, data, config }) {
   }
   out += eq(math(`${th}${mo(":")}${num(before)}${mo("→")}${num(after)}`), "result");
   return out;
+}
+
+/**
+ * Every term of a sum the equation above shortens with "… n more", in a table that unfolds: each row's
+ * two factors and their product, and the sum, so that a student can check it by hand.
+ * @param {Array<[number | string, number, number]>} rows [label, first factor, second factor]
+ * @param {[string, string, string]} heads MathML of the three column heads
+ * @param {number} sum
+ */
+export function allTerms(rows, heads, sum) {
+  const body = rows
+    .map(([i, x, y]) => `<tr><th scope="row">${i}</th><td>${fmt(x)}</td><td>${fmt(y)}</td><td>${fmt(x * y)}</td></tr>`)
+    .join("");
+  const head = heads.map((h) => `<th scope="col">${inline(h)}</th>`).join("") + `<th scope="col">${inline(mo("·"))}</th>`;
+  return `<details class="all-terms"><summary>${t("insp.all_terms", { n: rows.length })}</summary>
+    <div class="gc-wrap"><table class="gc-table terms-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody>
+    <tfoot><tr><th scope="row">${inline(mo("Σ"))}</th><td colspan="2"></td><td>${fmt(sum)}</td></tr></tfoot></table></div></details>`;
 }

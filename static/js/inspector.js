@@ -5,7 +5,10 @@ import { fmt, isNum } from "./format.js";
 import { t } from "./i18n/index.js";
 import { math, mathD, mi, mn, mo, num, row, sym, text, v } from "./mathml.js";
 import { activationOf, derivative, outputRule } from "./trace.js";
-import { gradientHtml, updateHtml } from "./inspector-link.js";
+import { allTerms, gradientHtml, updateHtml } from "./inspector-link.js";
+import { useSheet } from "./style.js";
+
+useSheet("explain");
 
 const MAX_TERMS = 12;
 const paren = (...x) => row(mo("("), ...x, mo(")"));
@@ -90,6 +93,8 @@ export class Inspector {
       out += `<p>${t("insp.input_text", { a: math(`${v("a", u, 1)}${mo("=")}${mi("x")}`), d: math(sym(mi("δ"), null, 1)) })}</p>`;
     } else if (data.mean) {
       out += `<p class="why">${t("insp.mean_note")}</p>`;
+    } else if (data.source === "trace" && z && a && !d) {
+      out += `<p class="hint">${t("insp.not_yet", { l })}</p>`;
     } else if (!z || !a || !d) {
       out += `<p class="hint">${t("insp.step_once")}</p>`;
     } else if (l === L) {
@@ -144,6 +149,9 @@ export class Inspector {
     const values = shown.map((tm, i) => math(`${i ? mo("+") : mo("=")}${num(tm.w * tm.dk, i > 0)}`));
     if (terms.length > shown.length) values.push(math(`${mo("+")}${text("…")}`));
     if (terms.length > 1) out += eq(values.join("") + math(`${mo("=")}${num(sum)}`), "terms");
+    if (terms.length > shown.length) {
+      out += allTerms(terms.map((tm) => [tm.k + 1, tm.w, tm.dk]), [mi("k"), v("Θ", ["k", u], l), v("δ", "k", l + 1)], sum);
+    }
     out += gPrime(act, u, l, j, z, a);
     out += chain([`${v("δ", u, l)}${mo("=")}${num(sum, true)}${mo("×")}${num(g.value, true)}`, mo("="), `<strong>${field("delta-result", d[j])}</strong>`], "result");
     return out;

@@ -8,11 +8,15 @@
  * @typedef {{key: string, layer: number, row: number, col: number, x1: number, y1: number,
  *            x2: number, y2: number}} LinkPos
  * @typedef {{nodes: NodePos[], links: LinkPos[], r: number, spacing: number, colGap: number,
- *            compact: boolean, dense: boolean, width: number, height: number}} Layout
+ *            compact: boolean, dense: boolean, narrow: boolean, width: number, height: number}} Layout
  */
 
 /** Default margins: room for the input names on the left and the output notes (y, ℓ) on the right. */
 export const MARGINS = Object.freeze({ left: 64, right: 150, top: 18, bottom: 50 });
+/** Below this width (a phone, or a page drawn large) the margins shrink and the units take more of each
+ * column, so that they stay big enough to read and to tap. */
+export const NARROW = 640;
+const NARROW_MARGINS = Object.freeze({ left: 48, right: 84, top: 14, bottom: 46 });
 const MAX_SPACING = 104;
 const MAX_R = 26;
 const MIN_R = 7;
@@ -38,7 +42,8 @@ export function linkKey(layer, row, col) {
 
 /**
  * Positions of every unit, bias unit and link of a network with the given layer sizes, in a box.
- * Bias units sit in one row along the top; each column's units are centred in the space below.
+ * Bias units sit in one row along the top; each column's units are centred in the space below. A box
+ * narrower than NARROW gets small margins and units up to a quarter of the column gap (else a sixth).
  * @param {number[]} sizes S_1..S_L (bias units not counted), L ≥ 2
  * @param {{width: number, height: number}} box
  * @param {Partial<typeof MARGINS>} [margins]
@@ -48,7 +53,8 @@ export function layoutNetwork(sizes, box, margins = {}) {
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new Error("layoutNetwork: sizes must be at least two positive integers");
   }
-  const m = { ...MARGINS, ...margins };
+  const narrow = box.width < NARROW;
+  const m = { ...(narrow ? NARROW_MARGINS : MARGINS), ...margins };
   const L = sizes.length;
   const width = Math.max(box.width, m.left + m.right + 40 * (L - 1));
   const height = Math.max(box.height, m.top + m.bottom + 60);
@@ -56,7 +62,7 @@ export function layoutNetwork(sizes, box, margins = {}) {
   const maxUnits = Math.max(...sizes);
   // One bias row plus the tallest stack of units share the height.
   const spacing = Math.min(MAX_SPACING, (height - m.top - m.bottom) / (maxUnits + 1));
-  const r = Math.max(MIN_R, Math.min(MAX_R, spacing * 0.27, colGap * 0.16));
+  const r = Math.max(MIN_R, Math.min(MAX_R, spacing * (narrow ? 0.31 : 0.27), colGap * (narrow ? 0.25 : 0.16)));
   const biasY = m.top + spacing / 2;
   const unitsTop = m.top + spacing;
   const unitsHeight = height - unitsTop - m.bottom;
@@ -89,7 +95,8 @@ export function layoutNetwork(sizes, box, margins = {}) {
     }
   }
   // compact: no room above a unit for its label (it goes to the upper left); dense: no room for values.
-  return { nodes, links, r, spacing, colGap, compact: spacing < 80, dense: r < 19, width, height };
+  // A narrow drawing keeps the values in units down to r = 14 (the page draws them in a smaller font).
+  return { nodes, links, r, spacing, colGap, compact: spacing < 80, dense: r < (narrow ? 14 : 19), narrow, width, height };
 }
 
 /** A segment between two centres, shortened by the node radius at both ends. */

@@ -8,14 +8,18 @@ import { mountControls } from "./controls.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
 import { LazyInspector } from "./inspector-lazy.js";
 import { mountLessons } from "./lessons.js";
+import { mountOffline } from "./offline.js";
 import { NetworkView } from "./network-view.js";
 import { mountOutput } from "./output.js";
 import { mountPanel } from "./panel.js";
-import { configFromUrl } from "./session.js";
+import { configFromUrl, forkedFrom } from "./session.js";
 import { LiveSocket } from "./socket.js";
+import { onSwipe } from "./swipe.js";
 import { mountStage } from "./stage.js";
+import { mountFolds, reveal } from "./fold.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
+import { savedSize } from "./textsize.js";
 import { Timeline } from "./timeline.js";
 import { UnitMaps } from "./unit-maps.js";
 
@@ -46,7 +50,7 @@ const store = createStore({
   selection: null,
   speed: 1,
   autoplay: true,
-  large: false,
+  size: savedSize(),
   notice: url.error,
   lang: getLang(),
   tab: "output",
@@ -77,7 +81,14 @@ const actions = addConfigActions({
   socket,
   actions: createController({ store, socket, timeline, storage: sessionStorage, url }),
 });
-const view = new NetworkView($("net"), { onSelect: actions.select });
+// A unit or a link tapped or clicked: the inspector shows it (and comes into view on a phone).
+const view = new NetworkView($("net"), {
+  onSelect: (sel) => {
+    actions.select(sel);
+    reveal($("inspector"));
+  },
+});
+onSwipe($("net-box"), { onLeft: () => actions.next(), onRight: () => actions.prev() });
 const inspector = new LazyInspector($("inspector-body"), { onSelect: actions.select, onSetWeight: actions.setWeight });
 stage = mountStage({
   store,
@@ -99,9 +110,25 @@ $("gradcheck-run").addEventListener("click", async () => {
 });
 mountLessons({ store, actions, view, box: $("lesson"), note: $("scenario-note") });
 mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
+mountFolds(document);
+mountOffline({
+  store,
+  banner: $("offline"),
+  parts: [document.querySelector(".transport"), $("controls"), $("step"), $("random-sample"), $("sample-wrap"), $("gradcheck-run"), $("banner-reset")],
+});
 
 // A debug hook for tests and the curious: the store, the socket and the actions.
 window.__bpp = { store, socket, actions, timeline };
 
 actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
 mountClassroom({ store, root: document.getElementById("classroom") });
+
+// A fork made in a room: a way back to the room (the fork stays this tab's session).
+const room = forkedFrom(sessionStorage);
+const paintBack = () => {
+  const back = $("back-room");
+  back.hidden = !forkedFrom(sessionStorage);
+  if (room) [back.href, back.textContent] = [`/room/${encodeURIComponent(room)}`, t("room.back", { code: room })];
+};
+store.subscribe((s, changed) => (changed.has("auth") || changed.has("lang")) && paintBack());
+paintBack();

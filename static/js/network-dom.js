@@ -3,9 +3,10 @@
 // pulse and a wide invisible <line> to click. Every element is wrapped in a Cached writer.
 
 import { t } from "./i18n/index.js";
-import { linkKey, nodeKey } from "./layout.js";
+import { countParts, linkKey, nodeKey } from "./layout.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+const MAX_FOCUSABLE = 300;
 
 /** Create an SVG element with attributes, appended to parent. */
 export function el(name, attrs = {}, parent = null) {
@@ -46,9 +47,9 @@ function symbol(text, base, sub, sup) {
 }
 
 /**
- * @typedef {{g: Cached, shape: Cached, val: Cached, lbl: Cached, pill: Cached | null, pillRect: Cached | null,
+ * @typedef {{g: Cached, tap: Cached | null, shape: Cached, val: Cached, lbl: Cached, pill: Cached | null, pillRect: Cached | null,
  *            pillText: Cached | null, bias: boolean}} NodeRec
- * @typedef {{line: Cached, flow: Cached, hit: Cached, pos: object | null, base: string}} LinkRec
+ * @typedef {{line: Cached, flow: Cached, hit: Cached, focus: Cached | null, pos: object | null, base: string}} LinkRec
  */
 
 /**
@@ -69,6 +70,10 @@ export function buildNetwork(svg, sizes, labels) {
   const flowG = el("g", { class: "flows", "aria-hidden": "true" }, svg);
   const hitG = el("g", { class: "hits" }, svg);
   const layerG = el("g", { class: "layers" }, svg);
+  // Tab reaches the units, then the weights: a focusable copy of each link comes after the units (for
+  // networks of up to MAX_FOCUSABLE links; the inspector lists a unit's weights as buttons too). The
+  // copies take no pointer events: a click lands on a unit first, else on a link's click area below.
+  const keyG = countParts(sizes).links <= MAX_FOCUSABLE ? el("g", { class: "keys" }, svg) : null;
   out.notesG = el("g", { class: "notes" }, svg);
   for (let l = 1; l <= L; l++) {
     if (l < L) {
@@ -82,9 +87,12 @@ export function buildNetwork(svg, sizes, labels) {
           const attrs = { "data-link": key, "data-layer": l, "data-row": k, "data-col": j, pathLength: 1 };
           const line = new Cached(el("line", { ...attrs, class: "link" }, lg));
           const flow = new Cached(el("line", { class: "flow", pathLength: 1, "stroke-dasharray": "0.1 2" }, fg));
+          const name = t("net.link_title", { l, row: k + 1, col: j });
           const hit = new Cached(el("line", { class: "hit", "data-hit": key }, hg));
-          el("title", {}, hit.e).textContent = t("net.link_title", { l, row: k + 1, col: j });
-          links.set(key, { line, flow, hit, pos: null, base: "link" });
+          el("title", {}, hit.e).textContent = name;
+          const keyAttrs = { class: "key", "data-hit": key, tabindex: 0, role: "button", "aria-label": name };
+          const focus = keyG ? new Cached(el("line", keyAttrs, keyG)) : null;
+          links.set(key, { line, flow, hit, focus, pos: null, base: "link" });
         }
       }
     }
@@ -115,6 +123,8 @@ function buildNode(parent, l, u) {
   attrs.role = "button";
   attrs["aria-label"] = bias ? t("net.bias_aria", { l }) : t("net.unit_aria", { u, l });
   const g = el("g", attrs, parent);
+  // A transparent disc under a unit, at least a fingertip wide (network-view.js sizes it).
+  const tap = bias ? null : el("circle", { class: "tap" }, g);
   const shape = el(bias ? "rect" : "circle", { class: "shape" }, g);
   const val = el("text", { class: "val", "text-anchor": "middle", "dominant-baseline": "central" }, g);
   if (bias) val.textContent = "+1";
@@ -126,6 +136,7 @@ function buildNode(parent, l, u) {
   const pillText = pill ? el("text", { "text-anchor": "middle", "dominant-baseline": "central" }, pill) : null;
   return {
     g: new Cached(g),
+    tap: tap && new Cached(tap),
     shape: new Cached(shape),
     val: new Cached(val),
     lbl: new Cached(lbl),

@@ -2,8 +2,9 @@
 // once per shape; the paint* methods only change attributes, and only when the value differs from the
 // last one written. The view never reads the store: scenes tell it what to show.
 
-import { layoutNetwork, linkKey, nodeKey } from "./layout.js";
+import { NARROW, layoutNetwork, linkKey, nodeKey } from "./layout.js";
 import { buildNetwork, el } from "./network-dom.js";
+import { cssPerUnit, fitTitles, textScale } from "./network-fit.js";
 
 /** A stroke width to the nearest quarter pixel, an opacity to the nearest 0.05 (as attribute strings). */
 const quarter = (w) => String(Math.round(w * 4) / 4);
@@ -20,7 +21,6 @@ export class NetworkView {
     this.onSelect = onSelect;
     this.sizes = [];
     this.box = { width: 800, height: 500 };
-    this.zoom = 1;
     /** @type {Map<string, import("./network-dom.js").NodeRec>} */
     this.nodes = new Map();
     /** @type {Map<string, import("./network-dom.js").LinkRec>} */
@@ -28,7 +28,7 @@ export class NetworkView {
     this.layout = null;
     svg.addEventListener("click", (ev) => this.click(ev));
     svg.addEventListener("keydown", (ev) => {
-      if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-unit]")) {
+      if ((ev.key === "Enter" || ev.key === " ") && ev.target.closest("[data-unit], [data-hit]")) {
         ev.preventDefault();
         ev.stopPropagation();
         this.click(ev);
@@ -75,27 +75,26 @@ export class NetworkView {
     this.place();
   }
 
-  /**
-   * Draw everything `zoom` times larger (the large-text mode): the layout gets a smaller box to fill.
-   * @param {number} zoom
-   */
-  setZoom(zoom) {
-    this.zoom = zoom;
-    this.place();
-  }
-
   place() {
     if (!this.sizes.length) return;
-    // Big screens and projectors draw everything larger (text included); the large-text mode adds to it.
+    // The drawing is scaled with the page's text (so Large text enlarges it and never shrinks it); a big
+    // box also draws everything larger, up to 1.45×.
     const fit = Math.min(1.45, Math.max(1, Math.min(this.box.width / 1000, this.box.height / 560)));
-    const zoom = fit * this.zoom;
-    const lay = layoutNetwork(this.sizes, { width: this.box.width / zoom, height: this.box.height / zoom });
+    const zoom = Math.max(fit, textScale(this.svg.ownerDocument));
+    const box = { width: this.box.width / zoom, height: this.box.height / zoom };
+    // A narrow drawing leaves the input names only the room they need.
+    const names = this.inputNames.map((n) => (n.e.textContent || "").length);
+    const margins = box.width < NARROW ? { left: 36 + 8 * Math.max(2, ...names) } : {};
+    const lay = layoutNetwork(this.sizes, box, margins);
     this.layout = lay;
     const { r } = lay;
     this.svg.setAttribute("viewBox", `0 0 ${lay.width} ${lay.height}`);
     this.svg.classList.toggle("dense", lay.dense);
     this.svg.classList.toggle("compact", lay.compact);
+    this.svg.classList.toggle("narrow", lay.narrow);
     this.svg.style.setProperty("--r", `${r}px`);
+    // A finger needs ~44 CSS px: each unit has a transparent disc at least that wide to tap.
+    const tapR = Math.max(r, 22 / cssPerUnit(this.box, lay)).toFixed(1);
     for (const n of lay.nodes) {
       const rec = this.nodes.get(n.key);
       rec.g.set("transform", `translate(${n.x.toFixed(1)},${n.y.toFixed(1)})`);
@@ -109,6 +108,7 @@ export class NetworkView {
         rec.lbl.set("y", (s * 0.3).toFixed(1));
       } else {
         rec.shape.set("r", r.toFixed(1));
+        rec.tap.set("r", tapR);
         rec.lbl.set("x", lay.compact ? (-r - 3).toFixed(1) : 0);
         rec.lbl.set("y", lay.compact ? (-r * 0.45).toFixed(1) : (-r - 5).toFixed(1));
         rec.lbl.set("text-anchor", lay.compact ? "end" : "middle");
@@ -121,22 +121,20 @@ export class NetworkView {
     for (const p of lay.links) {
       const rec = this.links.get(p.key);
       rec.pos = p;
-      for (const c of [rec.line, rec.flow, rec.hit]) {
+      for (const c of [rec.line, rec.flow, rec.hit, rec.focus]) {
+        if (!c) continue;
         c.set("x1", p.x1.toFixed(1));
         c.set("y1", p.y1.toFixed(1));
         c.set("x2", p.x2.toFixed(1));
         c.set("y2", p.y2.toFixed(1));
       }
     }
-    const byLayer = (l) => lay.nodes.find((n) => n.layer === l && !n.bias);
-    this.titles.forEach((t, i) => {
-      t.set("transform", `translate(${byLayer(i + 1).x.toFixed(1)},${(lay.height - 20).toFixed(1)})`);
-    });
     this.inputNames.forEach((t, i) => {
       const n = lay.nodes.find((m) => m.layer === 1 && m.unit === i + 1);
       t.set("x", (n.x - r - 8).toFixed(1));
       t.set("y", (n.y + 5).toFixed(1));
     });
+    fitTitles(this.titles, lay);
     this.svg.dispatchEvent(new CustomEvent("placed"));
   }
 

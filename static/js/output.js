@@ -55,14 +55,22 @@ export function mountOutput({ store, actions, maps, root }) {
   });
   const grad = new LineChart($("chart-grad"), { series: [], log: true });
   const charts = [loss, acc, grad];
-  let turn = 0;
+  let drawnAt = -Infinity;
+  let trailing = 0;
+  // The three charts are drawn together (so they end at the same step), at most every 100 ms while
+  // frames stream in, and once more after the last frame.
+  const drawCharts = () => {
+    clearTimeout(trailing);
+    drawnAt = performance.now();
+    charts.forEach((c) => c.draw());
+  };
 
   const gradSeries = (n) =>
     Array.from({ length: n }, (_, i) => ({ key: `D${i + 1}`, label: `‖D<sup>(${i + 1})</sup>‖`, color: depthColor(i, n) }));
 
   function pushMetrics(m, norms, normStep) {
     if (!m) return;
-    if (m.step < loss.lastX) charts.forEach((c) => c.clear());
+    if (m.step < loss.lastX) charts.forEach((c) => c.truncate(m.step));
     if (m.step > loss.lastX || loss.lastX < 0) {
       loss.push(m.step, [m.train_loss, m.test_loss, m.regularization > 0 ? m.regularization : NaN]);
       acc.push(m.step, [m.train_accuracy, m.test_accuracy]);
@@ -160,6 +168,8 @@ export function mountOutput({ store, actions, maps, root }) {
     if (has("history") && s.history) {
       charts.forEach((c) => c.clear());
       for (const m of s.history) pushMetrics(m);
+      // The run's metrics now, when the history (saved per log interval) ends before them.
+      if (s.metrics && s.metrics.step > loss.lastX) pushMetrics(s.metrics);
     }
     if (has("showTest", "discretize")) surface.setOptions({ showTest: s.showTest, discretize: s.discretize });
     if (has("logLoss")) loss.setLog(s.logLoss);
@@ -172,10 +182,13 @@ export function mountOutput({ store, actions, maps, root }) {
     if (has("frame", "session", "data", "tab", "maps", "mode", "sizes", "discretize")) request(s);
     if (s.tab !== "output") return;
     if (changed.has("frame")) {
-      // While playing, one chart per frame, in turn: each is redrawn about every 100 ms.
-      turn = (turn + 1) % charts.length;
-      charts[turn].draw(CHART_EVERY_MS);
-    } else charts.forEach((c) => c.draw());
+      const wait = CHART_EVERY_MS - (performance.now() - drawnAt);
+      if (wait <= 0) drawCharts();
+      else {
+        clearTimeout(trailing);
+        trailing = setTimeout(drawCharts, wait);
+      }
+    } else drawCharts();
   });
   return { surface, charts };
 }

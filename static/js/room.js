@@ -4,19 +4,24 @@
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./classroom.js";
+import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
 import { createController } from "./controller.js";
-import { paintPhaseButtons } from "./controls.js";
+import { paintPhaseButtons, showSize } from "./controls.js";
+import { mountFolds, reveal } from "./fold.js";
 import { fmt, fmtCount } from "./format.js";
-import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/classroom.js";
+import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
+import { ready } from "./i18n/index.js";
 import { Inspector } from "./inspector.js";
 import { NetworkView } from "./network-view.js";
+import { mountOffline } from "./offline.js";
 import { mountOutput } from "./output.js";
 import { plotData } from "./plot-data.js";
 import { LiveSocket } from "./socket.js";
+import { onSwipe } from "./swipe.js";
 import { mountStage } from "./stage.js";
 import { createStore } from "./store.js";
 import { mountTabs } from "./tabs.js";
+import { savedSize } from "./textsize.js";
 import { Timeline } from "./timeline.js";
 import { UnitMaps } from "./unit-maps.js";
 
@@ -63,7 +68,7 @@ function mountRoom(code) {
     auth: null, session: null, sizes: [], connection: "connecting", status: "paused", divergence: null,
     metrics: null, step: 0, epoch: 0, frame: null, trace: null, phase: 0, mode: "live", view: "weights",
     source: "probe", sample: 0, unit: "sample", row: 0, selection: null, speed: 1, autoplay: true,
-    large: false, notice: null, closed: false, lang: getLang(), tab: "output", data: null, history: null,
+    size: savedSize(), notice: null, closed: false, lang: getLang(), tab: "output", data: null, history: null,
     showTest: false, discretize: false, maps: true, logLoss: false,
   });
   onLangChange((lang) => store.set({ lang }));
@@ -73,7 +78,7 @@ function mountRoom(code) {
   // closed (or its teacher's session ended). Nothing to resume.
   socket.addEventListener("gone", (e) => {
     e.stopImmediatePropagation();
-    store.set({ closed: true, connection: "offline" });
+    store.set({ closed: /expired/.test(e.detail.reason || "") ? "expired" : true, connection: "offline" });
   });
   let stage = null;
   const timeline = new Timeline({
@@ -85,13 +90,21 @@ function mountRoom(code) {
     setTab: (tab) => store.set({ tab }),
     setView2: (patch) => store.set(patch),
   };
-  const view = new NetworkView($("net"), { onSelect: actions.select });
+  const view = new NetworkView($("net"), {
+    onSelect: (sel) => {
+      actions.select(sel);
+      reveal($("inspector"));
+    },
+  });
+  onSwipe($("net-box"), { onLeft: () => actions.nextPhase(), onRight: () => actions.prev() });
   const inspector = new Inspector($("inspector-body"), { onSelect: actions.select, onSetWeight() {} });
   const els = { svg: $("net"), box: $("net-box"), caption: $("caption"), legend: $("legend"), phases: $("phases") };
   stage = mountStage({ store, view, inspector, timeline, actions, els });
   mountOutput({ store, actions, maps: new UnitMaps({ box: $("net-box"), view }), root: document });
   mountTabs({ store, actions, list: document.querySelector(".tabs"), root: document });
-  if (body.dataset.export === "1") syncData(store, code);
+  mountFolds(document);
+  mountOffline({ store, banner: $("offline"), parts: [$("trace"), $("sample"), $("fork-form")] });
+  if (body.dataset.export !== "0") syncData(store, code);
   mountRoomControls(store, actions, socket);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
@@ -104,7 +117,7 @@ function mountRoomControls(store, actions, socket) {
     const n = store.get().session ? store.get().session.n_train : 1;
     const sample = Math.max(0, Math.min(n - 1, Math.round(Number($("sample").value)) || 0));
     store.set({ sample });
-    socket.send({ type: "trace", sample });
+    actions.send({ type: "trace", sample });
   };
   on("trace", "click", traceSample);
   on("sample", "keydown", (e) => e.key === "Enter" && traceSample());
@@ -114,7 +127,7 @@ function mountRoomControls(store, actions, socket) {
   on("show-live", "click", () => actions.showLive());
   on("notice-close", "click", () => store.set({ notice: null }));
   on("autoplay", "change", (e) => actions.setAutoplay(e.target.checked));
-  on("large", "change", (e) => actions.setLarge(e.target.checked));
+  on("size", "change", (e) => actions.setSize(e.target.value));
   on("speed", "input", (e) => {
     const speed = SPEEDS[Number(e.target.value)];
     e.target.setAttribute("aria-valuetext", `${speed}×`);
@@ -159,7 +172,7 @@ function mountRoomControls(store, actions, socket) {
     }
     if (has("closed", "lang") && s.closed) {
       $("room-closed").hidden = false;
-      text("room-closed-text", t("room.closed_banner"));
+      text("room-closed-text", t(s.closed === "expired" ? "room.expired_banner" : "room.closed_banner"));
       body.dataset.roomState = "closed";
       $("fork").disabled = true;
       $("trace").disabled = true;
@@ -168,7 +181,7 @@ function mountRoomControls(store, actions, socket) {
       $("notice").hidden = !s.notice;
       text("notice-text", s.notice || "");
     }
-    if (has("large")) document.documentElement.classList.toggle("large", s.large);
+    if (has("size")) showSize(s.size, $);
     if (has("session", "lang") && s.session) {
       $("sample").max = String(s.session.n_train - 1);
       text("sample-max", t("room.of", { n: fmtCount(s.session.n_train) }));
@@ -184,8 +197,9 @@ function mountRoomControls(store, actions, socket) {
 
 /**
  * The teacher's data points and metric history (the surface, the maps in the units, the charts from the
- * start) come from the room's public export, GET /api/rooms/{code}/export, when the server has it (the
- * page says so: data-export="1"). Without it the charts start at joining and there is no surface.
+ * start) come from the room's public export, GET /api/rooms/{code}/export, fetched on joining — whether the
+ * teacher plays or not — and again when the teacher's data change, unless the page says the server has no
+ * such route (data-export="0"). The answer decides: without one the charts start at joining, no surface.
  */
 function syncData(store, code) {
   let key = "";
@@ -218,7 +232,9 @@ function mountFork(store, code) {
     try {
       const s = await roomCall("POST", `/${code}/fork`, { body: name ? { name } : {} });
       // The record session.js keeps: the main page at "/" (no ?config=) resumes it instead of starting one.
-      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ id: s.id, token: s.token, config: s.config, query: "" }));
+      // `room`: the main page links back here ("← Room ABCD-EFGH").
+      const record = { id: s.id, token: s.token, config: s.config, query: "", room: code };
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify(record));
       msg.textContent = t("room.forked");
       location.assign("/");
     } catch (err) {
@@ -231,6 +247,7 @@ function mountFork(store, code) {
 
 // -- boot -------------------------------------------------------------------------------------------------
 useRoomStrings();
+await ready(); // the chosen language's tables (a reload in 简体中文 loads them before the first string)
 bindLangSelect($("lang"));
 applyI18n(document);
 onLangChange(translate);

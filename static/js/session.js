@@ -79,6 +79,20 @@ export function remembered(storage, query) {
 }
 
 /**
+ * The room this tab's session was forked from (room.js records it), or null: the page links back to it.
+ * @param {Storage} storage
+ * @returns {string | null}
+ */
+export function forkedFrom(storage) {
+  try {
+    const s = JSON.parse(storage.getItem(KEY) || "null");
+    return s && typeof s.room === "string" ? s.room : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Remember this tab's session (after a create, an import, or a change of its URL).
  * @param {Storage} storage
  * @param {{id: string, token: string, config: object, query: string}} record

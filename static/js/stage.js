@@ -56,6 +56,8 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
     const raw = Array.from({ length: s.sizes[0] }, (_, i) => `x${i + 1}`); // >2 inputs: the raw columns
     const inputs = (cfg.features && cfg.features.length ? cfg.features : raw).map(featureLabel);
     view.setShape(s.sizes, { inputs, titles });
+    // The one- and two-column layouts give the network a height for its tallest column (screens.css).
+    els.box.style.setProperty("--rows", String(Math.max(...s.sizes) + 1));
   }
 
   function renderStep(index, p) {
@@ -124,7 +126,7 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
   }
 
   function inspectorData(s) {
-    if (s.mode === "step" && s.trace) return fromTrace(s.trace, s.row);
+    if (s.mode === "step" && s.trace) return fromTrace(s.trace, s.row, s.phase);
     return s.frame ? fromFrame(s.frame, s.session.config) : null;
   }
 
@@ -159,15 +161,15 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
   store.subscribe((s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
     if (has("sizes", "session", "lang") && s.session) setShape(s);
-    if (has("large")) {
-      view.setZoom(s.large ? 1.3 : 1);
+    if (has("size")) {
+      view.place();
       repaint(s);
     }
     if (s.mode === "live" && has("frame", "view", "source", "mode", "sizes", "lang", "maps")) renderLive(s);
     if (s.mode === "step" && has("row", "mode", "sizes", "lang")) renderStep(timeline.index, timeline.p);
     if (has("trace", "phase", "row", "mode", "status", "lang")) renderPhases(s);
     if (has("selection", "sizes")) view.select(s.selection);
-    if (has("selection", "trace", "row", "mode", "session", "lang")) renderInspector(s);
+    if (has("selection", "trace", "row", "mode", "session", "lang", "phase")) renderInspector(s);
     else if (has("frame") && s.selection && s.mode === "live") {
       clearTimeout(inspectTimer);
       const wait = INSPECT_EVERY_MS - (performance.now() - lastInspect);

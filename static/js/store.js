@@ -24,7 +24,7 @@
  *            col: number} | null} selection what the inspector shows
  * @property {number} speed animation speed factor
  * @property {boolean} autoplay play the phases one after another
- * @property {boolean} large the large-text (projector) mode
+ * @property {string} size the page's size: "normal" | "large" | "projector" (textsize.js)
  * @property {string | null} notice a message for the user (errors, refused configs)
  */
 

@@ -44,19 +44,20 @@ export class UnitMaps {
       if (this.atlas) this.draw(this.atlas);
     }).observe(box);
     view.svg.addEventListener("placed", () => this.atlas && this.draw(this.atlas));
-    view.svg.addEventListener("pointerover", (ev) => {
-      const node = ev.target.closest(".node.unit");
+    // A mouse shows a unit's map enlarged while it hovers the unit; a finger or a pen, which cannot hover,
+    // by tapping the unit (tapping anything else hides it).
+    const point = (node) => {
       const hover = node ? { layer: +node.dataset.layer, unit: +node.dataset.unit, el: node } : null;
       if (hover?.el === this.hover?.el) return;
       this.hover = hover;
       if (!hover) this.zoom.hidden = true;
       this.onHover();
-    });
-    view.svg.addEventListener("pointerleave", () => {
-      this.hover = null;
-      this.zoom.hidden = true;
-      this.onHover();
-    });
+    };
+    let touching = false;
+    view.svg.addEventListener("pointerdown", (ev) => (touching = ev.pointerType !== "mouse"));
+    view.svg.addEventListener("pointerover", (ev) => ev.pointerType === "mouse" && point(ev.target.closest(".node.unit")));
+    view.svg.addEventListener("pointerleave", (ev) => ev.pointerType === "mouse" && point(null));
+    view.svg.addEventListener("click", (ev) => touching && point(ev.target.closest(".node.unit")));
   }
 
   /** Hide the maps (step mode, maps switched off, no plane to draw). */

@@ -74,6 +74,10 @@ test("numbers: ~4 significant digits, a real minus, never NaN or Infinity", () =
   assert.equal(fmt(4.6319423170173336e-5), "4.632×10⁻⁵");
   assert.equal(fmt(123456), "1.235×10⁵");
   for (const bad of [NaN, Infinity, -Infinity, null, undefined, "1"]) assert.equal(fmt(bad), "—");
+  // a diverged value the frame clipped to float32's largest is shown as the overflow it is (issue 12)
+  assert.equal(fmt(3.4028234663852886e38), "∞");
+  assert.equal(fmt(-3.4028234663852886e38), "−∞");
+  assert.equal(fmt(3.0e38), "3×10³⁸");
   assert.equal(fmtFactor(-2), "(−2)");
   assert.ok(isNum(1) && !isNum(NaN) && !isNum(null));
   for (const x of [0.6814, -0.04307, 4.632e-5, -1.235e5]) assert.ok(Math.abs(parseFmt(fmt(x)) - x) <= Math.abs(x) * 1e-12);

@@ -75,6 +75,12 @@ test("CSV: header optional, separators, errors with line and column, limits", ()
   assert.deepEqual(ok.header, ["x1", "x2", "y"]);
   assert.deepEqual(parseCsv("1;2\n3;4").x, [[1], [3]]);
   assert.deepEqual(parseCsv("1\t2\n3\t4").y, [2, 4]);
+  // a spreadsheet's semicolon CSV with decimal commas (issue 12): read, not "“1,0” is not a number"
+  const eu = parseCsv("x1;x2;y\n1,0;-2,5;0\n0,25;3;1,5e1\n");
+  assert.equal(eu.error, null);
+  assert.deepEqual(eu.x, [[1, -2.5], [0.25, 3]]);
+  assert.deepEqual(eu.y, [0, 15]);
+  assert.equal(parseCsv("1,0,2\n3,4,5").x[0].length, 2, "with commas as separators a comma is never a decimal point");
   assert.deepEqual(parseCsv("x,y\n1,2\n3,abc").error, { code: "csv.number", line: 3, column: 2, value: "abc" });
   assert.equal(parseCsv("1,2\n3,4,5").error.code, "csv.width");
   assert.equal(parseCsv("1,2\n3,4,5").error.line, 2);
