@@ -10,9 +10,9 @@ sums of the matrix products are added, so they agree to ~1e-15 relative per step
   has loaded them, for passes small enough that plain loops beat BLAS and NumPy's vectorized tanh (at most
   ``COMPILED_MAX_WORK`` multiply-adds in one pass over m samples: m·Σ_l S_l·(1 + S_{l−1})); otherwise the
   reference. A training run takes its path from its batch size; the metrics over a whole set are always the
-  reference's, so they never depend on when the kernels were loaded (a restarted server shows the same ones). Until the warm-up is done, "auto" runs
-  NumPy, so no student's step ever waits for a compiler. ``set_policy("numpy")`` (the server's
-  ``BPP_ENGINE=numpy``) makes "auto" mean NumPy for the whole process.
+  reference's, so they never depend on when the kernels were loaded (a restarted server shows the same ones).
+  Until the warm-up is done, "auto" runs NumPy, so no student's step ever waits for a compiler.
+  ``set_policy("numpy")`` (the server's ``BPP_ENGINE=numpy``) makes "auto" mean NumPy for the whole process.
 
 When Numba cannot be imported (an unsupported platform, a broken install), "auto" stays on NumPy and
 ``status()`` says why; "numba" raises EngineError.
