@@ -49,6 +49,7 @@ SESSION: dict[str, Any] = {
     "step": 1,
     "epoch": 1,
     "status": "paused",
+    "engine_path": "numba",
     "divergence": None,
     "steps_per_frame": None,
     "probe": 0,
@@ -159,6 +160,7 @@ HEALTH = {
     "status": "ok",
     "version": "0.1.0",
     "storage": "ok",
+    "engine": {"policy": "auto", "ready": True, "load_seconds": 0.82, "error": None},
     "memory": {"budget_mb": 1024.0, "used_mb": 3.2, "sessions": 12},
 }
 

@@ -4,9 +4,11 @@ How training shares the CPU (measured with bench/stream.py, figures in the READM
 work — a play loop's slice, a REST train call's slice, a frame, a step — runs on the store's small worker
 pool (``BPP_WORKERS`` threads, default 2), which serves its queue first come, first served. The engine's
 NumPy calls on matrices this small do not release the GIL, so all engine work together gets about one core
-whatever the pool size; the pool's job is order, not parallelism. Each playing session queues at most one
-slice per frame period, time-boxed to its share of that one core (``0.8 × period / playing sessions``,
-between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames and runs the event loop). So a lone
+whatever the pool size; the pool's job is order, not parallelism. (The compiled path's kernels do release
+it while they run, so on that path two workers' training can overlap; frames and sockets still share one.)
+Each playing session queues at most one slice per frame period, time-boxed to its share of that one core
+(``0.8 × period / playing sessions``, between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames
+and runs the event loop). So a lone
 session trains for most of each frame period, and thirty get a thirtieth each, none waiting behind a long
 run. At most ``workers`` play slices wait in the pool's queue at once (the playing sessions take turns for
 those places), so a step, a trace or a frame waits behind a slice or two, not behind thirty: with 30
@@ -179,10 +181,12 @@ class LiveHub:
             batch = {"step": record.step, "m": record.trace.m}
             for i, (d, u) in enumerate(zip(record.trace.grads, record.delta_theta, strict=True), start=1):
                 arrays += [(f"D{i}", d), (f"U{i}", u)]
+            # means over the batch: np.add.reduce / m is what ndarray.mean computes, without its overhead
+            m = record.trace.m
             for i, a in enumerate(record.trace.a, start=1):
-                arrays.append((f"A{i}", a.mean(axis=0)))
+                arrays.append((f"A{i}", np.add.reduce(a, axis=0) / m))
             for i, e in enumerate(record.trace.delta[1:], start=2):
-                arrays.append((f"E{i}", e.mean(axis=0)))  # type: ignore[union-attr]
+                arrays.append((f"E{i}", np.add.reduce(e, axis=0) / m))  # type: ignore[arg-type]
             arrays.append(("N", np.asarray(record.grad_norms)))
         probe = tr.trace_samples([session.probe])
         for i in range(len(probe.a)):

@@ -17,6 +17,7 @@ from app.api.deps import RateLimits
 from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
+from app.engine import paths
 from app.live import LiveHub
 from app.persist import Database
 from app.rooms import RoomStore
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store: SessionStore = app.state.store
+        paths.set_policy(settings.engine)
+        if settings.engine == "auto":
+            paths.warm_up()  # compiles or loads the kernels in the background; sessions run NumPy until then
         log.info("open-file limit %d", raise_open_file_limit())
         if store.db is not None:
             await store.db.open()

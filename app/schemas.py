@@ -335,6 +335,15 @@ class MemoryOut(Out):
     sessions: int
 
 
+class EngineOut(Out):
+    """Whether the compiled kernels are loaded, what ``BPP_ENGINE`` asks, and why Numba is unusable, if it is."""
+
+    policy: Literal["auto", "numpy"]
+    ready: bool
+    load_seconds: float | None = Field(description="How long loading the kernels took; null until they load.")
+    error: str | None = Field(description="Why the compiled path is unavailable; null when it is fine.")
+
+
 class HealthOut(Out):
     """The server is up (``ok``) or cannot write its database (``unavailable``, with 503), and its version."""
 
@@ -343,6 +352,7 @@ class HealthOut(Out):
     status: Literal["ok", "unavailable"]
     version: str
     storage: str = Field(description="``ok``, ``none`` (memory only), or why the database cannot be written.")
+    engine: EngineOut
     memory: MemoryOut
 
 
@@ -380,6 +390,10 @@ class SessionState(Out):
     step: int
     epoch: int
     status: Status
+    engine_path: Literal["numba", "numpy"] = Field(
+        description="The path the training steps run on now: `numba` (compiled kernels) or `numpy` (the NumPy "
+        "reference: large networks, BPP_ENGINE=numpy, or the first seconds after start-up while the kernels load)."
+    )
     divergence: DivergenceOut | None
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")

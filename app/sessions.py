@@ -438,6 +438,7 @@ class Session:
             "step": snap.step,
             "epoch": snap.epoch,
             "status": self.status,
+            "engine_path": self.trainer.engine_path,  # cheap: which path the next steps take, no engine work
             "divergence": snap.divergence,
             "steps_per_frame": self.steps_per_frame,
             "probe": self.probe,

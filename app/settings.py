@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, le=64, description="Worker threads that run engine work for all sessions.")
     train_slice_ms: float = Field(
         30.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."
+    )
+    engine: Literal["auto", "numpy"] = Field(
+        "auto",
+        description="Training engine: `auto` runs small networks on the compiled (Numba) path once it is loaded, "
+        "`numpy` always runs the NumPy reference.",
     )
 
     @field_validator("create_rate", "ws_message_rate")

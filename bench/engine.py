@@ -1,17 +1,22 @@
-"""Steps per second of the engine's training loop: plain, recorded (full trace) and, when torch imports, PyTorch.
+"""Steps per second of the engine's training loop on both paths (NumPy reference, compiled kernels): plain,
+recorded (full trace) and, in the same run, PyTorch (when torch imports) and TF Playground's engine (--tfp).
 
-    python bench/engine.py            # ~1 s per measurement, best of 3
-    python bench/engine.py --quick    # ~0.2 s per measurement, for a smoke run
+    python bench/engine.py                               # ~1 s per measurement, best of 3
+    python bench/engine.py --quick                       # ~0.2 s per measurement, for a smoke run
+    python bench/engine.py --tfp ../shared/anchors       # with TF Playground's nn.js (a benchmark-only copy)
 
-Targets (from the issue): ours ≥ 8× PyTorch CPU; a recorded step (full trace) ≤ 1.5× a plain step.
-PyTorch is never a dependency: without it the comparison is skipped. See bench/README.md.
+Targets (from the issues): ours ≥ 8× PyTorch CPU; a recorded step (full trace) ≤ 1.5× a plain step on every
+path; the compiled path ≥ 3× TF Playground on its networks. PyTorch and TF Playground are never dependencies:
+without them the comparison is skipped. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +30,7 @@ try:
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.engine import TrainConfig, Trainer, make_dataset
+from app.engine import TrainConfig, Trainer, make_dataset, paths
 from app.engine.trainer import epoch_order
 
 try:
@@ -36,6 +41,7 @@ except ImportError:
 ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 TARGET_TORCH_RATIO = 8.0
 TARGET_TRACE_RATIO = 1.5
+TARGET_TFP_RATIO = 3.0
 AGREEMENT_STEPS = 200
 AGREEMENT_TOLERANCE = 1e-10
 
@@ -47,18 +53,34 @@ class Bench:
     name: str
     dataset: str
     config: TrainConfig
+    tfp: bool = False  # TF Playground's own configuration: tanh units, tanh output, squared error
 
-    def trainer(self) -> Trainer:
-        return Trainer(make_dataset(self.dataset, samples=500, train_fraction=1.0, seed=0), self.config)
+    def trainer(self, engine: str = "auto") -> Trainer:
+        return Trainer(make_dataset(self.dataset, samples=500, train_fraction=1.0, seed=0), self.config, engine)
+
+    @property
+    def shape(self) -> str:
+        return ",".join(map(str, (2, *self.config.hidden, 1)))
+
+
+def tfp_bench(hidden: tuple[int, ...]) -> Bench:
+    name = "-".join(map(str, (2, *hidden, 1))) + " tanh/tanh/mse"
+    cfg = TrainConfig(hidden=hidden, activation="tanh", output_activation="tanh", loss="mse", batch_size=10)
+    return Bench(name, "circle", cfg, tfp=True)
 
 
 BENCHES = [
+    tfp_bench((4, 2)),
+    tfp_bench((8, 8, 8)),
+    tfp_bench((16, 16)),
     Bench("2-8-8-8-1 tanh/sigmoid/CE", "circle", TrainConfig(hidden=(8, 8, 8), activation="tanh", batch_size=10)),
     Bench("2-4-2-1 relu/sigmoid/CE", "circle", TrainConfig(hidden=(4, 2), activation="relu", batch_size=10)),
     Bench("2-16-16-1 relu/sigmoid/CE", "circle", TrainConfig(hidden=(16, 16), activation="relu", batch_size=10)),
     Bench("2-16-3 tanh/softmax/CE", "blobs", TrainConfig(hidden=(16,), activation="tanh", batch_size=10)),
     Bench("1-16-1 tanh/linear/mse", "sine", TrainConfig(hidden=(16,), activation="tanh", batch_size=10)),
+    Bench("2-64×8-1 (largest) tanh", "circle", TrainConfig(hidden=(64,) * 8, activation="tanh", batch_size=10)),
 ]
+PATHS = ("numpy", "numba")
 
 
 # -- timing -------------------------------------------------------------------------------------------
@@ -82,8 +104,10 @@ def steps_per_second(run: Callable[[int], None], seconds: float, repeats: int) -
     return n / best
 
 
-def ours_plain(bench: Bench) -> Callable[[int], None]:
-    trainer = bench.trainer()
+def ours_plain(bench: Bench, engine: str) -> Callable[[int], None]:
+    """``Trainer.run(steps=n)``: the loop a train call and a playing session run (one kernel call per stretch of
+    steps on the compiled path)."""
+    trainer = bench.trainer(engine)
 
     def run(n: int) -> None:
         trainer.run(steps=n)
@@ -91,15 +115,30 @@ def ours_plain(bench: Bench) -> Callable[[int], None]:
     return run
 
 
-def ours_recorded(bench: Bench) -> Callable[[int], None]:
-    trainer = bench.trainer()
+def ours_single(bench: Bench, engine: str, record: bool) -> Callable[[int], None]:
+    """``Trainer.step(record=...)`` n times: one step per call, with or without its full trace."""
+    trainer = bench.trainer(engine)
 
     def run(n: int) -> None:
         step = trainer.step
         for _ in range(n):
-            step(record=True)
+            step(record=record)
 
     return run
+
+
+# -- TF Playground ------------------------------------------------------------------------------------
+
+
+def tfp_rate(anchors: Path, shape: str, seconds: float, repeats: int = 1) -> float:
+    """TF Playground's steps per second (its nn.js in Node, timed by the anchors' tfp_speed.js; batch 10): the
+    best of ``repeats`` runs of ``seconds``, as our own figures are bests of repeats."""
+    cmd = ["node", str(anchors / "tfp_speed.js"), str(anchors / "tfp_nn.js"), shape, "10", f"{max(seconds, 1.0):g}"]
+    rates = []
+    for _ in range(repeats):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
+        rates.append(float(json.loads(out.stdout)["steps_per_s"]))
+    return max(rates)
 
 
 # -- PyTorch ------------------------------------------------------------------------------------------
@@ -113,6 +152,7 @@ class TorchTwin:
         cfg = trainer.config
         self.trainer = trainer
         acts = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
+        self.out = torch.tanh if cfg.output_activation == "tanh" else (lambda z: z)
         layers: list[torch.nn.Module] = []
         for i, theta in enumerate(trainer.network.theta):
             linear = torch.nn.Linear(theta.shape[1] - 1, theta.shape[0], dtype=torch.float64)
@@ -139,7 +179,7 @@ class TorchTwin:
             return lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="sum") / len(z)
         if (output, loss) == ("softmax", "cross_entropy"):
             return lambda z, y: F.cross_entropy(z, y, reduction="sum") / len(z)
-        if (output, loss) == ("linear", "mse"):
+        if (output, loss) in (("linear", "mse"), ("tanh", "mse")):  # z is tanh(z) for a tanh output (see run)
             return lambda z, y: 0.5 * ((z - y) ** 2).sum() / len(z)
         raise ValueError(f"no PyTorch twin for {output} + {loss}")
 
@@ -154,7 +194,7 @@ class TorchTwin:
             stop = min(self.offset + self.batch_size, self.n)
             xb, yb = self.x_epoch[self.offset : stop], self.y_epoch[self.offset : stop]
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(xb), yb).backward()
+            loss_fn(self.out(model(xb)), yb).backward()
             optimizer.step()
             self.offset = stop
             if stop >= self.n:
@@ -167,9 +207,9 @@ class TorchTwin:
         return [np.column_stack([m.bias.detach().numpy(), m.weight.detach().numpy()]) for m in linears]
 
 
-def torch_agreement(bench: Bench, steps: int) -> float:
+def torch_agreement(bench: Bench, steps: int, engine: str) -> float:
     """Largest |Θ_ours − Θ_torch| after ``steps`` identical SGD steps from identical weights."""
-    trainer = bench.trainer()
+    trainer = bench.trainer(engine)
     twin = TorchTwin(trainer)
     trainer.run(steps=steps)
     twin.run(steps)
@@ -205,50 +245,93 @@ def _cpu_model() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short measurements (~0.2 s each) for a smoke run")
+    parser.add_argument("--tfp", type=Path, help="folder with TF Playground's tfp_nn.js and tfp_speed.js (needs node)")
+    parser.add_argument("--only", help="run only the networks whose name contains this")
     args = parser.parse_args(argv)
     seconds, repeats = (0.2, 3) if args.quick else (1.0, 3)
+    anchors = args.tfp.parent if args.tfp and args.tfp.is_file() else args.tfp
 
+    started = time.perf_counter()
+    if paths.load() is None:
+        print(f"the compiled path is not available: {paths.status()['error']}")
+        return 1
     print("\n".join(environment()))
-    print(f"batch 10, 500 training samples, sgd lr 0.03; best of {repeats} repeats of ~{seconds:g} s; steps/s\n")
-    header = f"{'network':<27} {'params':>6} {'plain':>9} {'recorded':>9} {'trace/plain':>11}"
+    print(f"numba kernels loaded in {time.perf_counter() - started:.2f} s (compiled on first use, then from disk)")
+    print(f"load average at start: {_load()}")
+    print(f"batch 10, 500 training samples, sgd lr 0.03; best of {repeats} repeats of ~{seconds:g} s; steps/s")
+    print("plain = Trainer.run(steps=n); step/rec = Trainer.step() / Trainer.step(record=True), one call per step;")
+    print("trace/plain = a recorded step's time over a plain one's (numpy: run; numba: step); auto = the path chosen\n")
+    header = (
+        f"{'network':<27} {'params':>6} {'np plain':>9} {'np rec':>8} {'tr/pl':>5} "
+        f"{'nb plain':>9} {'nb step':>8} {'nb rec':>8} {'tr/pl':>5} {'auto':>5} {'auto/np':>7}"
+    )
     if torch is not None:
-        header += f" {'torch':>9} {'ours/torch':>10} {'max |ΔΘ| vs torch':>18}"
+        header += f" {'torch':>8} {'/torch':>7} {'|ΔΘ| torch':>10}"
+    if anchors is not None:
+        header += f" {'TFP':>8} {'auto/TFP':>8}"
     print(header)
     print("-" * len(header))
-    torch_ratios, trace_ratios, agreements = [], [], []
+    torch_ratios, trace_ratios, agreements, tfp_ratios = [], [], [], []
     for bench in BENCHES:
-        plain = steps_per_second(ours_plain(bench), seconds, repeats)
-        recorded = steps_per_second(ours_recorded(bench), seconds, repeats)
-        trace_ratio = plain / recorded
-        trace_ratios.append(trace_ratio)
+        if args.only and args.only not in bench.name:
+            continue
+        rate = {engine: steps_per_second(ours_plain(bench, engine), seconds, repeats) for engine in PATHS}
+        recorded = steps_per_second(ours_single(bench, "numpy", True), seconds, repeats)
+        nb_step = steps_per_second(ours_single(bench, "numba", False), seconds, repeats)
+        nb_rec = steps_per_second(ours_single(bench, "numba", True), seconds, repeats)
+        ratios = (rate["numpy"] / recorded, nb_step / nb_rec)
+        trace_ratios += ratios
+        auto = bench.trainer().engine_path
+        ours = rate[auto]
         params = bench.trainer().network.theta_flat.size
-        row = f"{bench.name:<27} {params:>6} {plain:>9.0f} {recorded:>9.0f} {trace_ratio:>10.2f}×"
+        row = (
+            f"{bench.name:<27} {params:>6} {rate['numpy']:>9.0f} {recorded:>8.0f} {ratios[0]:>4.2f}× "
+            f"{rate['numba']:>9.0f} {nb_step:>8.0f} {nb_rec:>8.0f} {ratios[1]:>4.2f}× {auto:>5} "
+            f"{ours / rate['numpy']:>6.2f}×"
+        )
         if torch is not None:
             twin = TorchTwin(bench.trainer())
             theirs = steps_per_second(twin.run, seconds, repeats)
-            agreement = torch_agreement(bench, AGREEMENT_STEPS)
-            torch_ratios.append(plain / theirs)
+            agreement = max(torch_agreement(bench, AGREEMENT_STEPS, engine) for engine in PATHS)
+            torch_ratios.append(ours / theirs)
             agreements.append(agreement)
-            row += f" {theirs:>9.0f} {plain / theirs:>9.1f}× {agreement:>18.1e}"
+            row += f" {theirs:>8.0f} {ours / theirs:>6.1f}× {agreement:>10.1e}"
+        if anchors is not None and bench.tfp:
+            tfp = tfp_rate(anchors, bench.shape, seconds, repeats)
+            tfp_ratios.append((bench.name, ours / tfp))
+            row += f" {tfp:>8.0f} {ours / tfp:>7.2f}×"
         print(row, flush=True)
 
-    print()
+    print(f"\nload average at the end: {_load()}")
     trace_ok = max(trace_ratios) <= TARGET_TRACE_RATIO
-    summary = f"full trace ≤ {TARGET_TRACE_RATIO}× a plain step: worst {max(trace_ratios):.2f}× {_verdict(trace_ok)}"
+    print(
+        f"target: full trace ≤ {TARGET_TRACE_RATIO}× a plain step on every path: "
+        f"worst {max(trace_ratios):.2f}× {_verdict(trace_ok)}"
+    )
+    if tfp_ratios:
+        worst = min(tfp_ratios, key=lambda item: item[1])
+        ok = worst[1] >= TARGET_TFP_RATIO
+        print(
+            f"target: ≥ {TARGET_TFP_RATIO:g}× TF Playground's engine: worst {worst[1]:.2f}× ({worst[0]}) {_verdict(ok)}"
+        )
     if torch is None:
-        print(f"targets: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: skipped (torch not importable); {summary}")
+        print(f"target: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: skipped (torch not importable)")
         return 0
     torch_ok = min(torch_ratios) >= TARGET_TORCH_RATIO
     agree_ok = max(agreements) <= AGREEMENT_TOLERANCE
+    print(f"target: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: worst {min(torch_ratios):.2f}× {_verdict(torch_ok)}")
     print(
-        f"targets: ours ≥ {TARGET_TORCH_RATIO:g}× PyTorch CPU: worst {min(torch_ratios):.2f}× {_verdict(torch_ok)}; "
-        f"{summary}"
-    )
-    print(
-        f"correctness: after {AGREEMENT_STEPS} identical SGD steps ours and torch weights agree to "
+        f"correctness: after {AGREEMENT_STEPS} identical SGD steps ours (both paths) and torch weights agree to "
         f"{max(agreements):.1e} (tolerance {AGREEMENT_TOLERANCE:g}) {_verdict(agree_ok)}"
     )
     return 0 if agree_ok else 1
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3]) + f" on {os.cpu_count()} CPUs"
+    except OSError:
+        return "unknown"
 
 
 def _verdict(ok: bool) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.engine import paths
 from app.main import create_app
 from app.settings import Settings
 
@@ -26,6 +27,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_engine() -> None:
+    """Load the compiled kernels once for the whole run (from Numba's on-disk cache after the first run), as a
+    server's warm-up does, so in-process apps run on the path a warm server runs. Fails when Numba is unusable."""
+    assert paths.load() is not None, paths.status()
 
 
 @pytest.fixture
@@ -61,7 +69,8 @@ class LiveServer:
         self.log: Any = None
 
     def start(self) -> LiveServer:
-        """Start the process and wait until /api/health answers."""
+        """Start the process and wait until /api/health answers and the engine's warm-up is over (so that every
+        step runs on the path a warm server runs, and runs repeat bit for bit)."""
         cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.plain_uvicorn:
             cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)]
@@ -73,10 +82,13 @@ class LiveServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/api/health", timeout=0.5).status_code == 200:
+                r = httpx.get(self.url + "/api/health", timeout=0.5)
+                engine = r.json()["engine"] if r.status_code == 200 else {}
+                if r.status_code == 200 and (engine["ready"] or engine["error"] or engine["policy"] == "numpy"):
                     return self
             except httpx.HTTPError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError("server did not start")
 
     def stop(self, kill: bool = False) -> None:

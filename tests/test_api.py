@@ -29,6 +29,7 @@ STATE_KEYS = {
     "n_test",
     "step",
     "epoch",
+    "engine_path",
     "status",
     "divergence",
     "steps_per_frame",

@@ -25,6 +25,8 @@ OUTPUT_PAIRS = [
 PAIR_IDS = [f"{o}+{loss}" for o, loss, _ in OUTPUT_PAIRS]
 REGULARIZATIONS = [("none", 0.0), ("l1", 0.7), ("l2", 0.7)]
 DEPTHS = [(5,), (4, 3), (4, 3, 3)]
+# Every whole-network check runs on both engine paths: the NumPy reference and the compiled kernels.
+on_both_paths = pytest.mark.parametrize("engine", ["numpy", "numba"])
 KINK_MARGIN = 1e-3  # every relu / leaky_relu input and every L1 weight stays this far from 0
 
 # -- a plain NumPy reference: the maths of SPEC §2 written out, sharing no code with the engine --------
@@ -122,12 +124,12 @@ def targets(rng, out_act, loss, m, k):
     return rng.normal(0.0, 1.0, (m, k))
 
 
-def problem(hidden_act, out_act, loss, k, hidden, seed, m=6, inputs=3):
+def problem(hidden_act, out_act, loss, k, hidden, seed, m=6, inputs=3, engine="numpy"):
     """A network with random weights (bias included) and data, redrawn until no relu input and no weight
     lies within KINK_MARGIN of 0, so that central differences never straddle a kink."""
     for attempt in range(100):
         rng = np.random.default_rng([seed, attempt])
-        net = Network((inputs, *hidden, k), [hidden_act] * len(hidden), out_act, loss)
+        net = Network((inputs, *hidden, k), [hidden_act] * len(hidden), out_act, loss, engine)
         for t in net.theta:
             t[:] = rng.uniform(-1.0, 1.0, t.shape)
         x = rng.normal(0.0, 1.0, (m, inputs))
@@ -160,14 +162,16 @@ def rel_error(a, b):
 # -- the whole network ------------------------------------------------------------------------------------
 
 
+@on_both_paths
 @pytest.mark.parametrize("hidden", DEPTHS, ids=lambda h: "x".join(map(str, h)))
 @pytest.mark.parametrize(("reg", "rate"), REGULARIZATIONS, ids=[r for r, _ in REGULARIZATIONS])
 @pytest.mark.parametrize(("out_act", "loss", "k"), OUTPUT_PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("hidden_act", HIDDEN_ACTIVATIONS)
 def test_gradient_check_passes_for_every_activation_output_loss_regularization_and_depth(
-    hidden_act, out_act, loss, k, reg, rate, hidden
+    hidden_act, out_act, loss, k, reg, rate, hidden, engine
 ):
-    net, x, y = problem(hidden_act, out_act, loss, k, hidden, seed=len(hidden))
+    net, x, y = problem(hidden_act, out_act, loss, k, hidden, seed=len(hidden), engine=engine)
+    assert net.path(len(x)) == engine
     before = net.theta_flat.copy()
     check = gradient_check(net, x, y, reg, rate, epsilon=1e-5)
     assert np.array_equal(net.theta_flat, before), "gradient_check must restore the weights exactly"
@@ -180,8 +184,9 @@ def test_gradient_check_passes_for_every_activation_output_loss_regularization_a
     assert check.m == len(x)
 
 
-def test_gradient_check_numerical_side_is_a_real_central_difference_of_j():
-    net, x, y = problem("tanh", "sigmoid", "cross_entropy", 2, (4, 3), seed=7)
+@on_both_paths
+def test_gradient_check_numerical_side_is_a_real_central_difference_of_j(engine):
+    net, x, y = problem("tanh", "sigmoid", "cross_entropy", 2, (4, 3), seed=7, engine=engine)
 
     def j():
         thetas = net.theta
@@ -341,11 +346,12 @@ def test_d_is_big_delta_over_m_plus_the_regularizer_and_the_bias_column_is_never
     assert regularized.cost_regularization == pytest.approx(plain_regularization(reg, rate, m, net.theta), rel=1e-13)
 
 
+@on_both_paths
 @pytest.mark.parametrize(("out_act", "loss", "k"), OUTPUT_PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("hidden_act", HIDDEN_ACTIVATIONS)
-def test_hidden_delta_is_the_derivative_of_the_summed_loss_with_respect_to_z(hidden_act, out_act, loss, k):
+def test_hidden_delta_is_the_derivative_of_the_summed_loss_with_respect_to_z(hidden_act, out_act, loss, k, engine):
     hidden = (4, 3, 3)
-    net, x, y = problem(hidden_act, out_act, loss, k, hidden, seed=9)
+    net, x, y = problem(hidden_act, out_act, loss, k, hidden, seed=9, engine=engine)
     trace = net.trace(x, y)
     thetas = [t.copy() for t in net.theta]
     acts = [hidden_act] * len(hidden)
@@ -371,11 +377,12 @@ def test_hidden_delta_is_the_derivative_of_the_summed_loss_with_respect_to_z(hid
 # -- an independent reference ----------------------------------------------------------------------------
 
 
+@on_both_paths
 @pytest.mark.parametrize(("reg", "rate"), REGULARIZATIONS, ids=[r for r, _ in REGULARIZATIONS])
 @pytest.mark.parametrize(("out_act", "loss", "k"), OUTPUT_PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("hidden_act", HIDDEN_ACTIVATIONS)
-def test_trace_equals_a_per_sample_loop_reference(hidden_act, out_act, loss, k, reg, rate):
-    net, x, y = problem(hidden_act, out_act, loss, k, (4, 3), seed=21, m=5)
+def test_trace_equals_a_per_sample_loop_reference(hidden_act, out_act, loss, k, reg, rate, engine):
+    net, x, y = problem(hidden_act, out_act, loss, k, (4, 3), seed=21, m=5, engine=engine)
     trace = net.trace(x, y, reg, rate)
     zs, activations, deltas, grads = nielsen_backprop(
         [t.copy() for t in net.theta], [hidden_act] * 2, out_act, loss, x, y, reg, rate

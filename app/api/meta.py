@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from app import __version__, examples
 from app.api.deps import StoreDep
 from app.api.errors import responses
-from app.engine import BUILTIN
+from app.engine import BUILTIN, paths
 from app.schemas import DatasetOut, HealthOut
 from app.wire import JSONResponse
 
@@ -31,7 +31,8 @@ router = APIRouter(prefix="/api", tags=["meta"])
 async def health(store: StoreDep) -> JSONResponse:
     """``{"status": "ok", "version", "storage", "memory"}``: ``storage`` is ``ok``, ``none`` (memory only) or
     why the database cannot be written (then the status is ``unavailable`` and the answer 503); ``memory`` is
-    the sessions' budget and what they hold of it, in MB."""
+    the sessions' budget and what they hold of it, in MB; ``engine`` whether the compiled kernels are loaded
+    (``ready``), what ``BPP_ENGINE`` asks (``policy``), how long loading took and, if Numba is unusable, why."""
     problem = await store.db.health() if store.db is not None else None
     storage = "none" if store.db is None else (problem or "ok")
     mb = 1024 * 1024
@@ -39,6 +40,7 @@ async def health(store: StoreDep) -> JSONResponse:
         "status": "unavailable" if problem else "ok",
         "version": __version__,
         "storage": storage,
+        "engine": paths.status(),
         "memory": {
             "budget_mb": round(store.memory.total / mb, 1),
             "used_mb": round(store.memory.used / mb, 1),

@@ -1,5 +1,6 @@
 """The NumPy backprop engine: no web, no DOM, no pydantic; float64 and deterministic (SPEC §2)."""
 
+from . import paths
 from .datasets import BUILTIN, FEATURES, Dataset, DatasetInfo, custom_dataset, make_dataset
 from .errors import EngineError
 from .functions import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, REGULARIZATIONS
@@ -31,4 +32,5 @@ __all__ = [
     "custom_dataset",
     "gradient_check",
     "make_dataset",
+    "paths",
 ]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
+from . import paths
 from .errors import EngineError
 from .functions import (
     Activation,
@@ -138,10 +140,19 @@ class Trace:
 
 
 class Network:
-    """Weights Θ^(1..L−1), activations and loss; forward, backward and cost over batches."""
+    """Weights Θ^(1..L−1), activations and loss; forward, backward and cost over batches.
+
+    ``engine`` chooses the path of the passes (paths.py): "auto", "numpy" (this module's NumPy reference) or
+    "numba" (the compiled kernels of kernels.py, over the same arrays).
+    """
 
     def __init__(
-        self, sizes: Sequence[int], hidden_activations: Sequence[str], output_activation: str, loss: str
+        self,
+        sizes: Sequence[int],
+        hidden_activations: Sequence[str],
+        output_activation: str,
+        loss: str,
+        engine: str = "auto",
     ) -> None:
         self.sizes = tuple(int(s) for s in sizes)
         if len(self.sizes) < 2 or min(self.sizes) < 1:
@@ -168,6 +179,18 @@ class Network:
         for t in self._views(self.reg_mask):
             t[:, 0] = 0.0
         self._workspaces: dict[int, Workspace] = {}
+        self.engine = paths.check_engine(engine)
+        self.work = paths.work(self.sizes)
+        self.layer_table, self.activation_codes = paths.tables(self.sizes, [g.name for g in self.activations])
+        self.loss_code = paths.LOSS_CODES[loss]
+
+    def kernels(self, m: int) -> ModuleType | None:
+        """The compiled kernels when a pass over m samples runs on them now, else None (NumPy)."""
+        return paths.kernels_for(self.engine, self.work * m)
+
+    def path(self, m: int) -> str:
+        """The path a pass over m samples runs on now: "numba" or "numpy"."""
+        return paths.NUMPY if self.kernels(m) is None else paths.NUMBA
 
     @property
     def layers(self) -> int:
@@ -241,8 +264,13 @@ class Network:
 
     # -- the passes --------------------------------------------------------------------------------
 
-    def forward(self, ws: Workspace) -> None:
-        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws``."""
+    def forward(self, ws: Workspace, compiled: bool = True) -> None:
+        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws`` (``compiled=False``:
+        on the NumPy reference whatever the engine)."""
+        k = self.kernels(ws.m) if compiled else None
+        if k is not None:
+            k.forward(self.theta_flat, self.layer_table, self.activation_codes, ws.buffer, ws.a_aug[0], 0, ws.m)
+            return
         a_aug, a, z, acts, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
         for i in range(len(theta)):
             zi = z[i + 1]
@@ -255,6 +283,12 @@ class Network:
         Needs ``ws.y`` and a forward pass on ``ws``; writes δ into ``ws.delta`` and
         Δ^(l)/m = (1/m) Σ_i δ^(l+1)_i [1; a^(l)_i]ᵀ into ``self.grad_flat`` (laid out like ``theta_flat``).
         """
+        k = self.kernels(ws.m)
+        if k is not None:
+            table, codes = self.layer_table, self.activation_codes
+            x, y = ws.a_aug[0], ws.y
+            k.backward(self.theta_flat, self.grad_flat, table, codes, self.loss_code, ws.buffer, x, y, 0, ws.m)
+            return
         a_aug, a, z, delta, tmp, acts = ws.a_aug, ws.a, ws.z, ws.delta, ws.tmp, self.activations
         last = len(self.sizes) - 1
         output_delta(self.loss, acts[last], z[last], a[last], ws.y, delta[last], tmp[last])
@@ -306,6 +340,11 @@ class Network:
     def snapshot(self, ws: Workspace, regularization: str, rate: float) -> Trace:
         """Copy a workspace after forward and ``gradient`` into a Trace (rows per sample), with that
         batch's cost at the current weights (take it before any update)."""
+        cost = regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask)
+        return self.snapshot_with(ws, self.data_cost(ws), cost)
+
+    def snapshot_with(self, ws: Workspace, cost_data: float, cost_regularization: float) -> Trace:
+        """``snapshot`` with the cost split already known (a compiled step computes it before its update)."""
         return Trace(
             ws.m,
             ws.a[0].copy(),
@@ -313,6 +352,6 @@ class Network:
             ws.layout,
             self.grad_flat.copy(),
             self._slices,
-            self.data_cost(ws),
-            regularization_cost(regularization, rate, ws.m, self.theta_flat, self.reg_mask),
+            cost_data,
+            cost_regularization,
         )

@@ -4,171 +4,43 @@ One *step* is one mini-batch update. The order of epoch e is a permutation drawn
 seeded with (seed, e) alone, so any step can be replayed and a run resumes mid-epoch exactly where it
 stopped. A step that makes the weights non-finite puts the run in the ``diverged`` state: the weights
 go back to the last finite ones and nothing trains until the weights or hyperparameters change.
+
+Steps run on the network's path (paths.py): the NumPy reference one step per call, or the compiled kernels,
+which ``run`` calls once for as many steps as fit before the epoch's end, the step limit or the deadline.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 
-from .datasets import Dataset, feature_transform, validate_features
+from . import compiled, paths
+from .config import DEFAULT_OUTPUT, LIVE_FIELDS, TrainConfig
+from .datasets import Dataset, feature_transform
 from .errors import EngineError
-from .functions import HIDDEN_ACTIVATIONS, REGULARIZATIONS, regularization_cost
-from .network import INITS, Network, Trace, Workspace, augment
+from .functions import regularization_cost
+from .network import Network, Trace, Workspace, augment
 from .optimizers import SGD, make_optimizer
+from .records import Divergence, Metrics, StepRecord
 
+__all__ = [
+    "DEFAULT_OUTPUT",
+    "LIVE_FIELDS",
+    "MAX_HISTORY",
+    "Divergence",
+    "Metrics",
+    "StepRecord",
+    "TrainConfig",
+    "Trainer",
+]
 Array = np.ndarray
-DEFAULT_OUTPUT = {
-    "regression": ("linear", "mse"),
-    "classification": ("sigmoid", "cross_entropy"),
-    "multiclass": ("softmax", "cross_entropy"),
-}
 MAX_HISTORY = 500  # entries per run; beyond, the history is thinned to every other entry (memory stays bounded)
-# Hyperparameters that change without touching the weights; any other field rebuilds the network.
-LIVE_FIELDS = frozenset(
-    {
-        "learning_rate",
-        "batch_size",
-        "optimizer",
-        "momentum",
-        "regularization",
-        "reg_rate",
-        "activation",
-        "output_activation",
-        "loss",
-        "init",
-        "init_scale",
-    }
-)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything about a run except its data. ``None`` outputs/loss/features take the task's defaults."""
-
-    hidden: tuple[int, ...] = (4, 2)
-    activation: str | tuple[str, ...] = "tanh"
-    output_activation: str | None = None
-    loss: str | None = None
-    learning_rate: float = 0.03
-    batch_size: int = 10
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    regularization: str = "none"
-    reg_rate: float = 0.0
-    init: str = "xavier"
-    init_scale: float = 0.12
-    seed: int = 0
-    features: tuple[str, ...] | None = None
-
-    def resolved(self, dataset: Dataset) -> TrainConfig:
-        """Fill the task's default output activation, loss and features, and check every field."""
-        out, loss = DEFAULT_OUTPUT[dataset.task]
-        features = self.features
-        if features is None:
-            features = ("x1", "x2")[: dataset.inputs] if dataset.inputs <= 2 else ()
-        acts = self.activation
-        if isinstance(acts, str):
-            acts = (acts,) * len(self.hidden)
-        cfg = replace(
-            self,
-            output_activation=self.output_activation or out,
-            loss=self.loss or loss,
-            features=validate_features(tuple(features), dataset.inputs),
-            activation=tuple(acts),
-        )
-        cfg.check()
-        return cfg
-
-    def check(self) -> None:
-        """Raise EngineError for the first field out of range."""
-        acts = self.activation
-        if any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise EngineError("hidden", "every hidden layer needs a whole number of units ≥ 1")
-        if not isinstance(acts, str) and len(acts) != len(self.hidden):
-            raise EngineError("activation", f"give one activation, or one per hidden layer ({len(self.hidden)})")
-        for name in (acts,) if isinstance(acts, str) else acts:
-            if name not in HIDDEN_ACTIVATIONS:
-                raise EngineError(
-                    "activation", f"unknown activation {name!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}"
-                )
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise EngineError("learning_rate", "must be a finite number > 0")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            raise EngineError("batch_size", "must be a whole number ≥ 1")
-        if self.regularization not in REGULARIZATIONS:
-            raise EngineError("regularization", f"choose one of {', '.join(REGULARIZATIONS)}")
-        if not (math.isfinite(self.reg_rate) and self.reg_rate >= 0):
-            raise EngineError("reg_rate", "must be a finite number ≥ 0")
-        if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
-            raise EngineError("init_scale", "must be a finite number ≥ 0")
-        if self.init not in INITS:
-            raise EngineError("init", f"unknown initialization {self.init!r}; choose one of {', '.join(INITS)}")
-        make_optimizer(self.optimizer, 0, self.momentum)
-
-
-class StepRecord:
-    """What one training step did: its batch (training-set indices), the trace before the update, ΔΘ and
-    the gradient norms. ΔΘ is kept flat and shaped like Θ only when read."""
-
-    def __init__(
-        self,
-        step: int,
-        epoch: int,
-        indices: Array,
-        trace: Trace,
-        delta_flat: Array,
-        slices: list[tuple[int, int, tuple[int, int]]],
-        grad_sq: Array,
-    ) -> None:
-        self.step, self.epoch, self.indices, self.trace = step, epoch, indices, trace
-        self._delta_flat, self._slices, self._grad_sq = delta_flat, slices, grad_sq
-
-    @functools.cached_property
-    def delta_theta(self) -> list[Array]:
-        """ΔΘ^(1..L−1): the change the update made to each weight matrix."""
-        return [self._delta_flat[a:b].reshape(shape) for a, b, shape in self._slices]
-
-    @property
-    def grad_norms(self) -> Array:
-        """‖D^(l)‖ per weight matrix."""
-        return np.sqrt(self._grad_sq)
-
-
-@dataclass
-class Divergence:
-    """Why and when a run stopped."""
-
-    step: int
-    reason: str
-
-
-@dataclass(slots=True)
-class Metrics:
-    """J's data term over each set, the regularization term, and accuracy where it applies."""
-
-    step: int
-    epoch: int
-    train_loss: float
-    test_loss: float | None
-    regularization: float
-    train_accuracy: float | None = None
-    test_accuracy: float | None = None
-    grad_norms: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data (a flat copy: ``dataclasses.asdict`` deep-copies field by field, 15x slower, and every
-        checkpoint of a playing session converts its whole history)."""
-        out = {name: getattr(self, name) for name in self.__slots__}
-        out["grad_norms"] = list(self.grad_norms)
-        return out
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> Array:
@@ -177,11 +49,13 @@ def epoch_order(seed: int, epoch: int, n: int) -> Array:
 
 
 class Trainer:
-    """Trains a Network on a Dataset with a TrainConfig, step by step, recording what it did."""
+    """Trains a Network on a Dataset with a TrainConfig, step by step, recording what it did. ``engine``
+    chooses the path of the steps (paths.py: "auto", "numpy" or "numba")."""
 
-    def __init__(self, dataset: Dataset, config: TrainConfig) -> None:
+    def __init__(self, dataset: Dataset, config: TrainConfig, engine: str = "auto") -> None:
         self.dataset = dataset
         self.config = config.resolved(dataset)
+        self.engine = paths.check_engine(engine)
         self._build()
 
     # -- construction --------------------------------------------------------------------------------
@@ -197,7 +71,7 @@ class Trainer:
         self._x_test_aug = augment(self.x_test)
         self._y_test = np.ascontiguousarray(ds.y_test.T)
         sizes = (self.x_train.shape[1], *cfg.hidden, ds.outputs)
-        self.network = Network(sizes, cfg.activation, cfg.output_activation, cfg.loss)  # type: ignore[arg-type]
+        self.network = Network(sizes, cfg.activation, cfg.output_activation, cfg.loss, self.engine)  # type: ignore[arg-type]
         self._check_targets(ds.y_train, "dataset.y")
         self.reset()
 
@@ -232,6 +106,8 @@ class Trainer:
         self._safe = self.network.theta_flat.copy()  # finite weights to fall back on (refreshed each epoch)
         self._g2 = np.zeros(size)
         self._grad_sq = np.zeros(len(self.network.shapes))
+        self._cost = np.zeros(1)  # the compiled step's data cost, when it records
+        self._setup: tuple[TrainConfig, Array, Array] | None = None  # the compiled step's codes and (α, λ, μ)
         self.divergence: Divergence | None = None
 
     @property
@@ -255,9 +131,9 @@ class Trainer:
             changes["activation"] = self.config.activation[0] if self.config.activation else "tanh"
         new = replace(self.config, **changes).resolved(self.dataset)
         if not (set(changes) <= LIVE_FIELDS and new.hidden == self.config.hidden):
-            self.__dict__.update(Trainer(self.dataset, new).__dict__)
+            self.__dict__.update(Trainer(self.dataset, new, self.engine).__dict__)
             return False
-        network = Network(self.network.sizes, new.activation, new.output_activation, new.loss)  # type: ignore[arg-type]
+        network = Network(self.network.sizes, new.activation, new.output_activation, new.loss, self.engine)  # type: ignore[arg-type]
         self._check_targets(self.dataset.y_train, "loss", new)
         network.theta_flat[:] = self.network.theta_flat
         old, self.config, self.network = self.config, new, network
@@ -294,15 +170,19 @@ class Trainer:
         ws.feed(self._x_epoch[:, start:stop], self._y_epoch[:, start:stop])
         out = self._update(ws, order[start:stop], record)
         if self.divergence is None:
-            self.offset = stop
-            if stop >= self.n_train:
-                self.offset = 0
-                self.epoch += 1
-                self._order = None
-                self._log_epoch()
-                if self.divergence is None:
-                    np.copyto(self._safe, self.network.theta_flat)
+            self._advance(stop)
         return out
+
+    def _advance(self, stop: int) -> None:
+        """The schedule moves to column ``stop`` of the epoch; at its end, the epoch's metrics are logged."""
+        self.offset = stop
+        if stop >= self.n_train:
+            self.offset = 0
+            self.epoch += 1
+            self._order = None
+            self._log_epoch()
+            if self.divergence is None:
+                np.copyto(self._safe, self.network.theta_flat)
 
     def step_on(self, indices: Sequence[int], record: bool = True) -> StepRecord | None:
         """One update on chosen training samples, outside the epoch schedule (it counts as a step)."""
@@ -317,6 +197,9 @@ class Trainer:
     def _update(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
         """Forward, backward and the optimizer's update on the batch fed to ``ws``."""
         net, cfg = self.network, self.config
+        kernels = net.kernels(ws.m)
+        if kernels is not None:
+            return compiled.step(self, kernels, ws, indices, record)
         net.forward(ws)
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
@@ -332,6 +215,11 @@ class Trainer:
         if trace is None:
             return None
         return StepRecord(self.step_count, self.epoch, indices, trace, delta.copy(), net._slices, sq)
+
+    @property
+    def engine_path(self) -> str:
+        """The path the training steps run on now: "numba" (compiled kernels) or "numpy" (the reference)."""
+        return self.network.path(min(self.config.batch_size, self.n_train))
 
     @property
     def grad_norms(self) -> Array:
@@ -368,6 +256,10 @@ class Trainer:
             target_epoch = None
             limit = self.step_count + int(steps)  # type: ignore[arg-type]
         start = self.step_count
+        kernels = self.network.kernels(min(self.config.batch_size, self.n_train))
+        if kernels is not None:
+            compiled.run(self, kernels, limit, target_epoch, deadline)
+            return self.step_count - start
         step, clock = self._step, time.perf_counter
         with np.errstate(all="ignore"):
             while not self.diverged:
@@ -407,7 +299,7 @@ class Trainer:
         net = self.network
         ws = net.workspace(x_aug.shape[1])
         ws.feed(x_aug, y)
-        net.forward(ws)
+        net.forward(ws, compiled=False)  # metrics are the reference's on every path: the same whenever computed
         loss = net.data_cost(ws)
         a = ws.a[-1]
         if self.dataset.task == "classification":

@@ -1,0 +1,145 @@
+"""Which path runs a network's passes and steps: the compiled kernels (kernels.py, Numba) or the NumPy reference.
+
+Both paths compute the same float64 maths from the same arrays; they differ only in the order in which the
+sums of the matrix products are added, so they agree to ~1e-15 relative per step (the tests hold them to
+1e-12), and each is bit for bit reproducible on its own. A Network (and its Trainer) has an ``engine``:
+
+- ``"numpy"``: always the reference: BLAS matrix products, about forty NumPy calls a step.
+- ``"numba"``: always the kernels, loaded (or compiled) on first use, synchronously: for tests and benches.
+- ``"auto"`` (the default): the kernels once the background warm-up (``warm_up``, started with the server)
+  has loaded them, for passes small enough that plain loops beat BLAS and NumPy's vectorized tanh (at most
+  ``COMPILED_MAX_WORK`` multiply-adds in one pass over m samples: m·Σ_l S_l·(1 + S_{l−1})); otherwise the
+  reference. A training run takes its path from its batch size; the metrics over a whole set are always the
+  reference's, so they never depend on when the kernels were loaded (a restarted server shows the same ones).
+  Until the warm-up is done, "auto" runs NumPy, so no student's step ever waits for a compiler.
+  ``set_policy("numpy")`` (the server's ``BPP_ENGINE=numpy``) makes "auto" mean NumPy for the whole process.
+
+When Numba cannot be imported (an unsupported platform, a broken install), "auto" stays on NumPy and
+``status()`` says why; "numba" raises EngineError.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .errors import EngineError
+
+NUMPY, NUMBA = "numpy", "numba"
+ENGINES = ("auto", NUMPY, NUMBA)
+POLICIES = ("auto", NUMPY)
+# Above this many multiply-adds in one pass (m·Σ_l S_l·(1 + S_{l−1})), NumPy (BLAS, SIMD tanh) beat the kernels'
+# loops on the bench machine: 2-16-16-1 at batch 10 (3,370) ran twice as fast compiled, 2-32-32-1 at batch 10
+# (11,850) and 2-8-8-8-1 at batch 50 (8,850) the same on both paths, 2-4-2-1 over 500 samples (12,500) and
+# 8 layers of 64 at batch 10 (291,000) faster on NumPy.
+COMPILED_MAX_WORK = 10_000
+
+ACTIVATION_CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5}
+LOSS_CODES = {"mse": 0, "cross_entropy": 1}
+REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
+OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+
+_lock = threading.Lock()
+_kernels: ModuleType | None = None
+_error: str | None = None
+_load_seconds: float | None = None
+_thread: threading.Thread | None = None
+_policy = "auto"
+
+
+def load() -> ModuleType | None:
+    """Import the kernels now (Numba compiles them, or loads its on-disk cache); None when Numba is unusable.
+    Runs once per process: later calls return at once."""
+    global _kernels, _error, _load_seconds
+    with _lock:
+        if _kernels is None and _error is None:
+            start = time.perf_counter()
+            try:
+                from . import kernels
+            except Exception as err:  # ImportError, or Numba failing on this platform: NumPy carries on
+                _error = f"{type(err).__name__}: {err}"
+            else:
+                _kernels = kernels
+            _load_seconds = time.perf_counter() - start
+    return _kernels
+
+
+def warm_up() -> threading.Thread:
+    """Load the kernels in a background thread (once per process); "auto" networks switch over when done."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=load, name="engine-warm-up", daemon=True)
+            _thread.start()
+        return _thread
+
+
+def ready() -> bool:
+    """True once the kernels are loaded."""
+    return _kernels is not None
+
+
+def set_policy(policy: str) -> None:
+    """What "auto" means in this process: "auto" (kernels when ready and faster) or "numpy" (never kernels)."""
+    global _policy
+    if policy not in POLICIES:
+        raise EngineError("engine", f"choose one of {', '.join(POLICIES)}")
+    _policy = policy
+
+
+def status() -> dict[str, Any]:
+    """The accelerator's state: policy, loaded or not, how long loading took, why it failed."""
+    return {"policy": _policy, "ready": ready(), "load_seconds": _load_seconds, "error": _error}
+
+
+def check_engine(engine: str) -> str:
+    """``engine`` if it names a path choice, else EngineError."""
+    if engine not in ENGINES:
+        raise EngineError("engine", f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+def kernels_for(engine: str, work: int) -> ModuleType | None:
+    """The kernels module when ``engine`` runs a pass of ``work`` multiply-adds on them, else None (NumPy)."""
+    if engine == "auto":
+        if _kernels is None or _policy == NUMPY or work > COMPILED_MAX_WORK:
+            return None
+        return _kernels
+    if engine == NUMPY:
+        return None
+    found = load()
+    if found is None:
+        raise EngineError("engine", f"the compiled engine is not available here ({_error})")
+    return found
+
+
+def tables(sizes: Sequence[int], activations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``layers`` table (S_l, Θ offset, rows of a, z and δ in a Workspace buffer) and the activation codes
+    that the kernels read, laid out as network.Workspace lays its buffer."""
+    layers = np.zeros((len(sizes), 5), dtype=np.int64)
+    row, theta = 0, 0
+    last = len(sizes) - 1
+    for l, s in enumerate(sizes):
+        layers[l, 0] = s
+        if l == 0:
+            continue
+        layers[l, 1] = theta
+        theta += s * (1 + sizes[l - 1])
+        bias = 0 if l == last else 1  # hidden layers store [1; a]: a starts one row below the block
+        layers[l, 2] = row + bias
+        row += bias + s
+        layers[l, 3] = row
+        layers[l, 4] = row + s
+        row += 2 * s
+    return layers, np.array([ACTIVATION_CODES[name] for name in activations], dtype=np.int64)
+
+
+def work(sizes: Sequence[int]) -> int:
+    """Multiply-adds per sample in one forward pass: Σ_l S_l·(1 + S_{l−1})."""
+    return sum(s * (1 + p) for p, s in itertools.pairwise(sizes))
