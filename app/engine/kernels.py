@@ -102,6 +102,15 @@ def source(buf, x, layers, l, start, m):
     return block(buf, layers[l - 1, A_ROW], layers[l - 1, SIZE], m)
 
 
+@njit(inline="always")
+def column_max(z, k):
+    """max_j z[j, k]: the shift that keeps softmax and log-sum-exp from overflowing."""
+    top = z[0, k]
+    for j in range(1, z.shape[0]):
+        top = max(top, z[j, k])
+    return top
+
+
 @compiled()
 def affine(w, a, z):
     """z = Θ·[1; a]: column 0 of Θ is the bias weight, the row of ones is not stored."""
@@ -125,9 +134,7 @@ def activate(code, z, a):
                 a[j, k] = g(code, z[j, k])
         return
     for k in range(m):
-        top = z[0, k]
-        for j in range(1, s):
-            top = max(top, z[j, k])
+        top = column_max(z, k)
         total = 0.0
         for j in range(s):
             a[j, k] = math.exp(z[j, k] - top)
@@ -234,9 +241,7 @@ def data_loss_sum(loss, code, z, a, y, start):
                 total -= y[j, start + k] * math.log(a[j, k])
         return total
     for k in range(m):
-        top = z[0, k]
-        for j in range(1, s):
-            top = max(top, z[j, k])
+        top = column_max(z, k)
         sum_exp = 0.0
         for j in range(s):
             sum_exp += math.exp(z[j, k] - top)
