@@ -230,7 +230,7 @@ def build_dataset(cfg: DatasetConfig, settings: Settings) -> Dataset:
             task=cfg.task,
             max_samples=settings.max_samples,
             max_inputs=settings.max_inputs,
-            max_outputs=settings.max_inputs,
+            max_outputs=settings.max_outputs,
         )
     if cfg.samples > settings.max_samples:
         raise EngineError("dataset.samples", f"must be at most {settings.max_samples} on this server")
@@ -243,23 +243,7 @@ def train_config(cfg: SessionConfig, settings: Settings) -> TrainConfig:
         raise EngineError("hidden", f"at most {settings.max_hidden_layers} hidden layers on this server")
     if any(h < 1 or h > settings.max_units for h in cfg.hidden):
         raise EngineError("hidden", f"each hidden layer needs 1 to {settings.max_units} units on this server")
-    act = cfg.activation if isinstance(cfg.activation, str) else tuple(cfg.activation)
-    return TrainConfig(
-        hidden=tuple(cfg.hidden),
-        activation=act,
-        output_activation=cfg.output_activation,
-        loss=cfg.loss,
-        learning_rate=cfg.learning_rate,
-        batch_size=cfg.batch_size,
-        optimizer=cfg.optimizer,
-        momentum=cfg.momentum,
-        regularization=cfg.regularization,
-        reg_rate=cfg.reg_rate,
-        init=cfg.init,
-        init_scale=cfg.init_scale,
-        seed=cfg.seed,
-        features=None if cfg.features is None else tuple(cfg.features),
-    )
+    return cfg.train_config()
 
 
 def build_trainer(cfg: SessionConfig, settings: Settings, charge: Charge | None = None) -> Trainer:
@@ -635,7 +619,7 @@ def trainer_from_export(
             task=data.get("task"),
             max_samples=settings.max_samples,
             max_inputs=settings.max_inputs,
-            max_outputs=settings.max_inputs,
+            max_outputs=settings.max_outputs,
         )
         tcfg = train_config(config, settings)
         if charge is not None:
