@@ -1,4 +1,4 @@
-"""A small Python client for the Backprop Playground REST API (SPEC §3), for notebooks and auto-graders.
+"""A small Python client for the Backprop Playground REST API (docs/api.md), for notebooks and auto-graders.
 
 Usage::
 

@@ -13,9 +13,11 @@ for the OpenAPI and mypy, and tests/test_schemas.py checks that both say exactly
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, model_validator
 
 from app import examples
 from app.engine import TrainConfig
@@ -51,6 +53,32 @@ RegRate = Annotated[float, Field(ge=0.0, le=100.0)]
 InitScale = Annotated[float, Field(ge=0.0, le=100.0)]
 Seed = Annotated[StrictInt, Field(ge=0, le=SEED_MAX)]
 _DEFAULT = TrainConfig()  # the engine's defaults are the wire's
+
+
+_UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none)$")  # pydantic's name of a union member
+_MODEL_TAG = re.compile(r"^[A-Z][A-Za-z]*$")  # a model's name, the tag of a union of models (fields are snake_case)
+
+
+def error_field(loc: tuple[Any, ...]) -> str | None:
+    """The field a pydantic error is about, as docs/api.md writes it: a dotted path with indices in brackets
+    (``dataset.samples``, ``weights[0]``), without the request part or the union and model tags pydantic adds;
+    None when the error is about the whole object."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not _MODEL_TAG.match(str(p))]
+    parts = [p for p in parts if not (_UNION_TAG.match(p) and len(parts) > 1)]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or None
+
+
+def refusal(error: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(field, message) of one pydantic error: REST's 422 and the live channel's ``error`` say the same."""
+    return error_field(tuple(error.get("loc", ()))), str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+def first_refusal(err: ValidationError) -> tuple[str | None, str]:
+    """(field, message) of the first error of a refused model."""
+    return refusal(err.errors()[0])
 
 
 def example(*docs: Any) -> dict[str, Any]:
