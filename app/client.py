@@ -1,5 +1,7 @@
 """A small Python client for the Backprop Playground REST API (docs/api.md), for notebooks and auto-graders.
 
+Layer: none of the server's — it speaks HTTP to a running server, as any script would.
+
 Usage::
 
     from app.client import Client, PlaygroundError

@@ -1,4 +1,8 @@
-"""Server settings, read from ``BPP_*`` environment variables (pydantic-settings does the parsing)."""
+"""Server settings, read from ``BPP_*`` environment variables (pydantic-settings does the parsing).
+
+Layer: configuration, read by every layer above the engine; docs/setup.md and the README's settings table
+describe each one.
+"""
 
 from __future__ import annotations
 

@@ -18,15 +18,8 @@ from starlette.responses import Response
 from app import examples
 from app.engine import EngineError
 from app.schemas import ErrorOut, refusal
-from app.sessions.errors import (
-    NotFound,
-    NoToken,
-    OverLimit,
-    ServerFull,
-    SessionError,
-    StorageUnavailable,
-    WrongToken,
-)
+from app.sessions import errors as refusals
+from app.sessions.errors import SessionError
 from app.wire import JSONResponse
 
 log = logging.getLogger("backprop_playground")
@@ -44,12 +37,12 @@ class ApiError(Exception):
 
 
 STATUS: dict[type[SessionError], int] = {
-    NoToken: 401,
-    WrongToken: 403,
-    NotFound: 404,
-    OverLimit: 429,
-    ServerFull: 503,
-    StorageUnavailable: 503,
+    refusals.NoToken: 401,
+    refusals.WrongToken: 403,
+    refusals.NotFound: 404,
+    refusals.OverLimit: 429,
+    refusals.ServerFull: 503,
+    refusals.StorageUnavailable: 503,
 }
 
 

@@ -82,14 +82,10 @@ async def create_session(
     client, address = client_key(request), client_address(request)
     if isinstance(body, ImportSession):
         async with store.heavy(client):
-            try:
-                doc = body.import_.model_dump()
-                (config, trainer), charge = await store.build(
-                    trainer_from_export, doc, settings, client=client, address=address
-                )
-            except EngineError as err:
-                field = err.field if err.field.startswith("import") else f"import.{err.field}"
-                raise ApiError(422, f"{field}: {err.message}", field) from None
+            doc = body.import_.model_dump()
+            (config, trainer), charge = await store.build(
+                trainer_from_export, doc, settings, client=client, address=address
+            )
             session, token = await store.create(config, client, trainer, charge=charge)
     else:
         session, token = await store.create(body or SessionConfig(), client, address=address)

@@ -76,7 +76,8 @@ def trainer_from_export(
     doc: dict[str, Any], settings: Settings, charge: Charge | None = None
 ) -> tuple[SessionConfig, Trainer]:
     """Rebuild a run from an export document so that it continues bit for bit (its footprint reserved on
-    ``charge`` before the trainer is built)."""
+    ``charge`` before the trainer is built). A refusal is an ``EngineError`` whose field starts with
+    ``import`` (the field of ``{"import": doc}``)."""
     if doc.get("format") != EXPORT_FORMAT or doc.get("version") != EXPORT_VERSION:
         raise EngineError("import.format", f"expected a {EXPORT_FORMAT} document of version {EXPORT_VERSION}")
     try:
