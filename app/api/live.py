@@ -31,7 +31,7 @@ from app.api.guard import ADDRESS_KEY, own_host
 from app.engine import EngineError
 from app.schemas import GradcheckRequest, ResetRequest, SessionPatch, first_refusal
 from app.sessions import LiveHub, Session, SessionError, SessionStore
-from app.sessions.live import probe_message, step_message, step_samples
+from app.sessions.live import probe_message
 from app.settings import Settings
 
 router = APIRouter()
@@ -328,30 +328,8 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
     if m.sample is not None:
         _sample(session, m.sample)
     c.hub.pause(session)
-    limit = c.settings.max_trace_samples
-
-    def step() -> str | None:
-        shown = step_samples(session, m.unit)
-        if shown > limit:  # the same cap as REST backprop, checked before the step
-            raise EngineError(
-                "unit",
-                f"this step's trace would show {shown} samples, more than the limit of {limit}: "
-                "step by sample, or lower batch_size",
-            )
-        out = step_message(session, m.unit, m.sample)
-        session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
-        return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
-
-    async with session.run_lock:
-        text = await session.run(step)
-    if text is None:
-        session.live.mark_changed()
+    if not await c.hub.step(session, m.unit, m.sample):
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
-        return
-    # Every watcher of the session (the stepping client, a room's viewers) gets the trace from its sender.
-    session.live.last_trace = text
-    session.live.trace_seq += 1
-    session.live.mark_changed()
 
 
 async def _trace(c: Connection, msg: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app import wire
-from app.engine import StepRecord, Trace
+from app.engine import EngineError, StepRecord, Trace
 from app.sessions.errors import SessionError
 from app.settings import Settings
 
@@ -199,6 +199,33 @@ class LiveHub:
         if tr.history and tr.history[-1].step == tr.step_count:  # an epoch ended here: its metrics are fresh
             session.remember_metrics(tr.history[-1])
         session.publish(exact=False)
+
+    # -- steps ------------------------------------------------------------------------------------------------
+
+    async def step(self, session: Session, unit: str, sample: int | None) -> bool:
+        """One step of ``unit`` (``step_message``), its trace shared with every watcher of the session (the
+        stepping client, a room's viewers), whose senders send it. False when the run has diverged."""
+        limit = self.settings.max_trace_samples
+
+        def step() -> str | None:
+            shown = step_samples(session, unit)
+            if shown > limit:  # the same cap as REST backprop, checked before the step
+                raise EngineError(
+                    "unit",
+                    f"this step's trace would show {shown} samples, more than the limit of {limit}: "
+                    "step by sample, or lower batch_size",
+                )
+            out = step_message(session, unit, sample)
+            session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
+            return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
+
+        async with session.run_lock:
+            text = await session.run(step)
+        if text is not None:
+            session.live.last_trace = text
+            session.live.trace_seq += 1
+        session.live.mark_changed()
+        return text is not None
 
     # -- frames --------------------------------------------------------------------------------------------
 
