@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from helpers import ROOT, free_port
 
 from app import __version__
 from app.wire import read_frame
-from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 WAIT = 60.0

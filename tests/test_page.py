@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from page_helpers import browser, page, page_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
