@@ -1,4 +1,4 @@
-"""The live channel (SPEC §4, docs/protocol.md) against a real uvicorn server on loopback, driven by the
+"""The live channel (docs/protocol.md) against a real uvicorn server on loopback, driven by the
 ``websockets`` client: handshake and auth, origins, every message type, binary frames, credit flow control,
 slow readers, malformed messages, rate limiting, divergence, reconnecting and deleting the session.
 

@@ -1,7 +1,7 @@
-"""Nothing is lost on restart (SPEC §6): a real server on a temporary SQLite file (``BPP_DB``) is killed with
-SIGKILL and started again on the same file; every session comes back with its old token, its exact weights,
-counters, config and optimizer state, rooms come back with their forks and teacher token, and training
-continues bit for bit as if the server had never stopped.
+"""Nothing is lost on restart (docs/classroom.md, "Restarts"): a real server on a temporary SQLite file
+(``BPP_DB``) is killed with SIGKILL and started again on the same file; every session comes back with its old
+token, its exact weights, counters, config and optimizer state, rooms come back with their forks and teacher
+token, and training continues bit for bit as if the server had never stopped.
 """
 
 from __future__ import annotations

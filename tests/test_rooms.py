@@ -1,4 +1,4 @@
-"""The classroom (SPEC §6): opening a room, joining by code, forking, the class view, closing, the limits
+"""The classroom (docs/classroom.md): opening a room, joining by code, forking, the class view, closing, the limits
 that keep one client from starving the others (and a class behind one NAT from being refused), expiry,
 and the read-only room channel against a real server: fan-out to viewers that never waits on a stalled one.
 """
