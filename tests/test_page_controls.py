@@ -354,7 +354,7 @@ def test_output_views_draw_while_playing(page: Any, live_server: Any) -> None:  
 
 
 FORWARD_JS = """
-import { forwardGrid, netOf, toMats } from "./static/js/forward.js";
+import { forwardGrid, netOf, toMats } from "./static/js/core/forward.js";
 const { weights, config, x } = JSON.parse(await new Promise((ok) => {
   let s = ""; process.stdin.on("data", (d) => (s += d)); process.stdin.on("end", () => ok(s));
 }));

@@ -1,27 +1,27 @@
 // The composition root: one store, the live socket, the views and the controller, wired together.
 
 import "./i18n/page.js";
-import { mountClassroom } from "./classroom.js";
-import { addConfigActions } from "./config-actions.js";
-import { createController } from "./controller.js";
-import { mountControls } from "./controls.js";
+import { mountClassroom } from "./classroom/classroom.js";
+import { addConfigActions } from "./panel/config-actions.js";
+import { createController } from "./core/controller.js";
+import { mountControls } from "./page/controls.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
-import { LazyInspector } from "./inspector-lazy.js";
-import { mountLessons } from "./lessons.js";
-import { mountOffline } from "./offline.js";
-import { NetworkView } from "./network-view.js";
-import { mountOutput } from "./output.js";
-import { mountPanel } from "./panel.js";
-import { configFromUrl, forkedFrom } from "./session.js";
-import { LiveSocket } from "./socket.js";
-import { onSwipe } from "./swipe.js";
-import { mountStage } from "./stage.js";
-import { mountFolds, reveal } from "./fold.js";
-import { createStore } from "./store.js";
-import { mountTabs } from "./tabs.js";
-import { savedSize } from "./textsize.js";
-import { Timeline } from "./timeline.js";
-import { UnitMaps } from "./unit-maps.js";
+import { LazyInspector } from "./inspector/inspector-lazy.js";
+import { mountLessons } from "./panel/lessons.js";
+import { mountOffline } from "./page/offline.js";
+import { NetworkView } from "./net/network-view.js";
+import { mountOutput } from "./output/output.js";
+import { mountPanel } from "./panel/panel.js";
+import { configFromUrl, forkedFrom } from "./core/session.js";
+import { LiveSocket } from "./core/socket.js";
+import { onSwipe } from "./net/swipe.js";
+import { mountStage } from "./scenes/stage.js";
+import { mountFolds, reveal } from "./page/fold.js";
+import { createStore } from "./core/store.js";
+import { mountTabs } from "./page/tabs.js";
+import { savedSize } from "./page/textsize.js";
+import { Timeline } from "./scenes/timeline.js";
+import { UnitMaps } from "./output/unit-maps.js";
 
 const $ = (id) => document.getElementById(id);
 await ready();
@@ -104,7 +104,7 @@ mountPanel({ store, actions, root: document });
 mountOutput({ store, actions, maps, root: document });
 let gradcheckView = null; // the table module is loaded on the first check
 $("gradcheck-run").addEventListener("click", async () => {
-  gradcheckView ||= import("./gradcheck-view.js").then((m) => m.mountGradcheck({ store, root: document }));
+  gradcheckView ||= import("./inspector/gradcheck-view.js").then((m) => m.mountGradcheck({ store, root: document }));
   await gradcheckView;
   actions.gradcheck();
 });

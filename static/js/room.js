@@ -4,26 +4,26 @@
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
-import { createController } from "./controller.js";
-import { paintPhaseButtons, showSize } from "./controls.js";
-import { mountFolds, reveal } from "./fold.js";
-import { fmt, fmtCount } from "./format.js";
+import { CODE_RE, normalizeCode, roomCall } from "./classroom/room-api.js";
+import { createController } from "./core/controller.js";
+import { paintPhaseButtons, showSize } from "./page/controls.js";
+import { mountFolds, reveal } from "./page/fold.js";
+import { fmt, fmtCount } from "./core/format.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
 import { ready } from "./i18n/index.js";
-import { Inspector } from "./inspector.js";
-import { NetworkView } from "./network-view.js";
-import { mountOffline } from "./offline.js";
-import { mountOutput } from "./output.js";
-import { plotData } from "./plot-data.js";
-import { LiveSocket } from "./socket.js";
-import { onSwipe } from "./swipe.js";
-import { mountStage } from "./stage.js";
-import { createStore } from "./store.js";
-import { mountTabs } from "./tabs.js";
-import { savedSize } from "./textsize.js";
-import { Timeline } from "./timeline.js";
-import { UnitMaps } from "./unit-maps.js";
+import { Inspector } from "./inspector/inspector.js";
+import { NetworkView } from "./net/network-view.js";
+import { mountOffline } from "./page/offline.js";
+import { mountOutput } from "./output/output.js";
+import { plotData } from "./output/plot-data.js";
+import { LiveSocket } from "./core/socket.js";
+import { onSwipe } from "./net/swipe.js";
+import { mountStage } from "./scenes/stage.js";
+import { createStore } from "./core/store.js";
+import { mountTabs } from "./page/tabs.js";
+import { savedSize } from "./page/textsize.js";
+import { Timeline } from "./scenes/timeline.js";
+import { UnitMaps } from "./output/unit-maps.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { countParts, layoutNetwork, linkKey, nodeKey } from "../../static/js/layout.js";
-import { fmt, fmtFactor, isNum, parseFmt } from "../../static/js/format.js";
-import { intensity, linkWidth, maxAbs, segment, signClass } from "../../static/js/scales.js";
-import { derivative, outputRule, phaseName, pick, sampleLoss } from "../../static/js/trace.js";
-import { Timeline } from "../../static/js/timeline.js";
+import { countParts, layoutNetwork, linkKey, nodeKey } from "../../static/js/net/layout.js";
+import { fmt, fmtFactor, isNum, parseFmt } from "../../static/js/core/format.js";
+import { intensity, linkWidth, maxAbs, segment, signClass } from "../../static/js/net/scales.js";
+import { derivative, outputRule, phaseName, pick, sampleLoss } from "../../static/js/core/trace.js";
+import { Timeline } from "../../static/js/scenes/timeline.js";
 
 const BOX = { width: 900, height: 520 };
 

@@ -3,17 +3,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { activate, forwardGrid, makeGrid, netOf, toMats } from "../../static/js/forward.js";
-import { inferTask, parseCsv, splitRows } from "../../static/js/csv.js";
-import { symmetricLayers } from "../../static/js/symmetry.js";
-import { paintTile, scaleOf } from "../../static/js/heatmap.js";
-import { BASE, SCENARIOS, scenarioConfig } from "../../static/js/scenarios.js";
-import { configFromUrl, shareable, urlFor } from "../../static/js/session.js";
-import { datasetPatch } from "../../static/js/panel-data.js";
-import { stepsPerFrame } from "../../static/js/config-actions.js";
-import { plotData, spanOf } from "../../static/js/plot-data.js";
-import { agreement } from "../../static/js/gradcheck-view.js";
-import { customPatch } from "../../static/js/csv.js";
+import { activate, forwardGrid, makeGrid, netOf, toMats } from "../../static/js/core/forward.js";
+import { inferTask, parseCsv, splitRows } from "../../static/js/panel/csv.js";
+import { symmetricLayers } from "../../static/js/net/symmetry.js";
+import { paintTile, scaleOf } from "../../static/js/output/heatmap.js";
+import { BASE, SCENARIOS, scenarioConfig } from "../../static/js/panel/scenarios.js";
+import { configFromUrl, shareable, urlFor } from "../../static/js/core/session.js";
+import { datasetPatch } from "../../static/js/panel/panel-data.js";
+import { stepsPerFrame } from "../../static/js/panel/config-actions.js";
+import { plotData, spanOf } from "../../static/js/output/plot-data.js";
+import { agreement } from "../../static/js/inspector/gradcheck-view.js";
+import { customPatch } from "../../static/js/panel/csv.js";
 
 const close = (a, b, tol = 1e-6) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
