@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BPP_PORT ?= 8000
 export BPP_PORT
 
-.PHONY: run test check lint typecheck unit browser bench install clean
+.PHONY: run test check lint lint-js format-js typecheck unit browser bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Biome (lint and format for static/ and tests/js), pinned in package.json and package-lock.json: a
+# development tool only, the page serves static/ as is. `npm ci` installs exactly the locked version.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/backprop-playground serve --host 127.0.0.1 --port $(BPP_PORT)
@@ -23,10 +31,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
+lint-js: $(NODE_STAMP)
+	node_modules/.bin/biome ci
+
+# Apply Biome's safe fixes and its formatting to the page's JavaScript and style sheets.
+format-js: $(NODE_STAMP)
+	node_modules/.bin/biome check --write
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck
+check: lint lint-js typecheck
 
 test: check
 	$(BIN)/python -m pytest -q
@@ -35,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

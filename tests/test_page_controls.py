@@ -1,4 +1,4 @@
-"""The page, part 2 (issue 6), in Chromium against a real server: every control changes the live session as
+"""The page's settings panel and output, in Chromium against a real server: every control changes the live session as
 the REST API reports it, the URL reproduces a run, custom CSV data, the gradient check, the symmetry lesson,
 the language switch, export and import, the scenarios and the output views."""
 

@@ -1,4 +1,4 @@
-// The teacher's class table (SPEC §6): each fork's name, step, epoch, loss, accuracy and status, and a Remove
+// The teacher's class table (docs/classroom.md): each fork's name, step, epoch, loss, accuracy and status, and a Remove
 // button that asks first (the fork whose removal waits for the teacher's yes shows Remove it / Keep).
 
 import { fmt, fmtCount } from "../core/format.js";
@@ -24,7 +24,8 @@ export function classTable(forks, removing) {
             <button type="button" class="danger" data-act="remove-yes" data-id="${esc(f.id)}">${t("room.remove_yes")}</button>
             <button type="button" data-act="remove-no" data-id="${esc(f.id)}">${t("room.remove_no")}</button></span>`
         : `<button type="button" class="fork-remove" data-act="remove" data-id="${esc(f.id)}" aria-label="${esc(t("room.remove_aria", { name: who }))}" title="${esc(t("room.remove_aria", { name: who }))}">${t("room.remove")}</button>`;
-    const acc = f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
+    const acc =
+      f.train_accuracy === null || f.train_accuracy === undefined ? "—" : `${(100 * f.train_accuracy).toFixed(0)} %`;
     return `<tr data-fork="${esc(f.id)}" data-status="${f.status}">
       <th scope="row"${f.name ? ` title="${esc(f.name)}"` : ""}>${name}</th>
       <td class="n">${fmtCount(f.step)}<small>${t("room.epoch_short", { n: fmtCount(f.epoch) })}</small></td>

@@ -1,15 +1,14 @@
-// The classroom (SPEC §6), the teacher's side in the main page's #classroom: open a room on this page's
+// The classroom (docs/classroom.md), the teacher's side in the main page's #classroom: open a room on this page's
 // session, show its join code large (full-screen for a projector) with the link, list the class (every 2 s;
 // class-table.js), remove a fork from the class, close the room. The room (code, teacher token, its session)
 // is kept in sessionStorage for reloads.
 
-import { classTable, esc } from "./class-table.js";
 import { onLangChange, t } from "../i18n/classroom.js";
+import { classTable, esc } from "./class-table.js";
 import { roomCall } from "./room-api.js";
 
 const KEY = "bpp.room";
 const POLL_MS = 2000;
-
 
 /**
  * The teacher's panel. Needs the store's `auth` (this page's session) to open a room.
@@ -29,7 +28,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
   function load() {
     try {
       const r = JSON.parse(storage.getItem(KEY) || "null");
-      return r && r.code && r.teacher_token && r.session ? r : null;
+      return r?.code && r.teacher_token && r.session ? r : null;
     } catch {
       return null; // not JSON: no room
     }
@@ -168,11 +167,14 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
 
   /** Repaint what the class (or the language) changed without losing focus. */
   function update(lang) {
-    const focused = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset : null;
+    const focused =
+      document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset : null;
     render();
     if (focused?.act) {
       const forId = focused.id ? `[data-id="${CSS.escape(focused.id)}"]` : "";
-      (root.querySelector(`[data-act="${focused.act}"]${forId}`) || root.querySelector(`[data-act="${focused.act}"]`))?.focus();
+      (
+        root.querySelector(`[data-act="${focused.act}"]${forId}`) || root.querySelector(`[data-act="${focused.act}"]`)
+      )?.focus();
     }
     paintProjector(!lang);
   }
@@ -182,7 +184,10 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     stopPolling();
     if (inflight) await inflight; // no class call may race the close (it would 404)
     const { code, teacher_token: token } = room;
-    const err = await roomCall("DELETE", `/${code}`, { token }).then(() => null, (e) => e);
+    const err = await roomCall("DELETE", `/${code}`, { token }).then(
+      () => null,
+      (e) => e,
+    );
     if (!err || err.status === 404) forget(t("room.closed", { code }));
     else {
       message = t("room.close_failed", { why: err.message });
@@ -197,7 +202,10 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
   async function removeFork(id) {
     if (!room) return;
     const { code, teacher_token: token } = room;
-    const err = await roomCall("DELETE", `/${code}/forks/${encodeURIComponent(id)}`, { token }).then(() => null, (e) => e);
+    const err = await roomCall("DELETE", `/${code}/forks/${encodeURIComponent(id)}`, { token }).then(
+      () => null,
+      (e) => e,
+    );
     removing = "";
     if (err && err.status !== 404) message = t("room.remove_failed", { why: err.message });
     else forks = forks.filter((f) => f.id !== id);
@@ -253,7 +261,9 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     } catch {
       button.textContent = t("room.copy_manual");
     }
-    setTimeout(() => button.isConnected && (button.textContent = t("room.copy")), 2000);
+    setTimeout(() => {
+      if (button.isConnected) button.textContent = t("room.copy");
+    }, 2000);
   }
 
   // The room shows one session: when the page moves to another (the old one expired), the room went with it.

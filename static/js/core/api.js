@@ -1,4 +1,4 @@
-// The REST calls the page makes (SPEC §3). Every failure is an ApiError with the server's detail.
+// The REST calls the page makes (docs/api.md). Every failure is an ApiError with the server's detail.
 
 import { t } from "../i18n/index.js";
 
@@ -29,7 +29,7 @@ async function call(method, path, { token, body } = {}) {
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
   if (!res.ok) {
-    throw new ApiError(res.status, (data && data.detail) || res.statusText, data && data.field);
+    throw new ApiError(res.status, data?.detail || res.statusText, data?.field);
   }
   return data;
 }
@@ -40,26 +40,6 @@ async function call(method, path, { token, body } = {}) {
  */
 export function createSession(config = {}) {
   return call("POST", "/api/sessions", { body: config });
-}
-
-/**
- * The session's state (config, counters, metrics, weights).
- * @param {{id: string, token: string}} auth
- */
-export function getSession(auth) {
-  return call("GET", `/api/sessions/${encodeURIComponent(auth.id)}`, { token: auth.token });
-}
-
-/**
- * The full forward and backward pass at the current weights for training samples, no update.
- * @param {{id: string, token: string}} auth
- * @param {number[]} samples
- */
-export function backprop(auth, samples) {
-  return call("POST", `/api/sessions/${encodeURIComponent(auth.id)}/backprop`, {
-    token: auth.token,
-    body: { samples },
-  });
 }
 
 /**

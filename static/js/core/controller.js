@@ -1,9 +1,10 @@
 // The controller: turns the live channel's messages into store updates and the learner's actions into
 // messages. Frames are drawn on the next animation frame and acknowledged only after they were drawn.
 
-import { toMats } from "./forward.js";
-import { fmtCount } from "./format.js";
 import { t } from "../i18n/index.js";
+import { fmtCount } from "./format.js";
+import { toMats } from "./forward.js";
+import { frameFits, frameWeights } from "./frame.js";
 import { create, remember, remembered, shareable } from "./session.js";
 import { traceModel } from "./trace.js";
 
@@ -36,14 +37,9 @@ export function createController({ store, socket, timeline, storage, url }) {
   function weightsNow() {
     const { session, frame, sizes } = store.get();
     if (weightsFrom === "frame" && frame) {
-      const out = [];
-      for (let l = 1; l < sizes.length; l++) {
-        const m = frame.arrays[`W${l}`];
-        const rows = [];
-        for (let k = 0; k < m.shape[0]; k++) rows.push(Array.from(m.data.subarray(k * m.shape[1], (k + 1) * m.shape[1])));
-        out.push(rows);
-      }
-      return out;
+      return frameWeights(frame, sizes.length).map((m) =>
+        Array.from({ length: m.shape[0] }, (_, k) => Array.from(m.data.subarray(k * m.shape[1], (k + 1) * m.shape[1]))),
+      );
     }
     return session ? session.weights : [];
   }
@@ -51,11 +47,7 @@ export function createController({ store, socket, timeline, storage, url }) {
   /** Θ now as flat matrices (forward.js): the latest frame's W arrays when they fit, else the session's. */
   function weightMats() {
     const { session, frame, sizes } = store.get();
-    if (weightsFrom === "frame" && frame && fits(frame, sizes)) {
-      const out = [];
-      for (let l = 1; l < sizes.length; l++) out.push(frame.arrays[`W${l}`]);
-      return out;
-    }
+    if (weightsFrom === "frame" && frame && frameFits(frame, sizes)) return frameWeights(frame, sizes.length);
     if (!session) return null;
     if (matsOf.session !== session) matsOf = { session, mats: toMats(session.weights) };
     return matsOf.mats;
@@ -247,13 +239,4 @@ export function createController({ store, socket, timeline, storage, url }) {
     send,
   };
   return actions;
-}
-
-/** Whether a frame's weight matrices have the shapes of the network drawn (a reshape may be in flight). */
-export function fits(frame, sizes) {
-  for (let l = 1; l < sizes.length; l++) {
-    const w = frame.arrays[`W${l}`];
-    if (!w || w.shape[0] !== sizes[l] || w.shape[1] !== sizes[l - 1] + 1) return false;
-  }
-  return sizes.length > 1 && !frame.arrays[`W${sizes.length}`];
 }

@@ -6,12 +6,12 @@
 /** The input features, as the engine computes them from the raw inputs (x1, x2). */
 export const FEATURES = Object.freeze({
   x1: (a) => a,
-  x2: (a, b) => b,
+  x2: (_a, b) => b,
   "x1^2": (a) => a * a,
-  "x2^2": (a, b) => b * b,
+  "x2^2": (_a, b) => b * b,
   "x1*x2": (a, b) => a * b,
   "sin(x1)": (a) => Math.sin(a),
-  "sin(x2)": (a, b) => Math.sin(b),
+  "sin(x2)": (_a, b) => Math.sin(b),
 });
 
 /** The features that need only x1 (1-D data such as sine). */
@@ -25,8 +25,8 @@ export const ONE_INPUT = Object.freeze(["x1", "x1^2", "sin(x1)"]);
  * @param {number} x
  */
 export function fastTanh(x) {
-  if (x > 7.90531110763549805) return 1;
-  if (x < -7.90531110763549805) return -1;
+  if (x > 7.905311107635498) return 1;
+  if (x < -7.905311107635498) return -1;
   const x2 = x * x;
   let p = -2.76076847742355e-16;
   p = p * x2 + 2.00018790482477e-13;
@@ -37,7 +37,7 @@ export function fastTanh(x) {
   p = p * x2 + 4.89352455891786e-3;
   let q = 1.19825839466702e-6;
   q = q * x2 + 1.18534705686654e-4;
-  q = q * x2 + 2.2684346324390e-3;
+  q = q * x2 + 2.268434632439e-3;
   q = q * x2 + 4.89352518554385e-3;
   return (x * p) / q;
 }
@@ -134,7 +134,7 @@ export function forwardGrid(mats, net, grid, reuse = null) {
   const P = grid.P;
   const sizes = [net.features.length, ...mats.map((m) => m.shape[0])];
   const values = sizes.map((S, i) => {
-    const old = reuse && reuse.values[i];
+    const old = reuse?.values[i];
     return old && old.length === S * P ? old : new Float64Array(S * P);
   });
   const S1 = sizes[0];

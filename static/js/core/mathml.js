@@ -1,4 +1,4 @@
-// Tiny builders of MathML Core markup (rendered natively by the browser) in the notation of SPEC §2.
+// Tiny builders of MathML Core markup (rendered natively by the browser) in the notation of docs/maths.md.
 // Every builder returns a string of MathML; numbers only ever come from format.js (never NaN).
 
 import { fmt, fmtFactor } from "./format.js";

@@ -4,8 +4,8 @@
 // give the same data, the same first weights and the same steps. This tab's session is remembered in
 // sessionStorage, and resumed on a reload of the same URL.
 
-import { createSession } from "./api.js";
 import { t } from "../i18n/index.js";
+import { createSession } from "./api.js";
 
 const KEY = "bpp.session";
 
@@ -72,7 +72,7 @@ export function urlFor(config, pace, scenario) {
 export function remembered(storage, query) {
   try {
     const s = JSON.parse(storage.getItem(KEY) || "null");
-    return s && s.id && s.token && s.query === query ? s : null;
+    return s?.id && s.token && s.query === query ? s : null;
   } catch {
     return null;
   }

@@ -12,8 +12,8 @@ const CLOSE_POLICY = 1008;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * @typedef {{data: Float32Array, shape: number[]}} FrameArray
- * @typedef {{header: object, arrays: Record<string, FrameArray>}} Frame
+ * @typedef {import("./frame.js").FrameArray} FrameArray
+ * @typedef {import("./frame.js").Frame} Frame
  */
 
 /**

@@ -10,5 +10,7 @@ export function useSheet(name) {
   if (document.querySelector(`link[href^="/static/css/${name}.css"]`)) return;
   const app = document.querySelector('link[href^="/static/css/app.css"]');
   const version = app ? app.getAttribute("href").replace(/^[^?]*/, "") : "";
-  document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: `/static/css/${name}.css${version}` }));
+  document.head.append(
+    Object.assign(document.createElement("link"), { rel: "stylesheet", href: `/static/css/${name}.css${version}` }),
+  );
 }

@@ -81,7 +81,7 @@ export function phaseName(ph) {
  * @returns {number[] | null}
  */
 export function pick(rows, row) {
-  if (!rows || !rows.length) return null;
+  if (!rows?.length) return null;
   if (row >= 0) return rows[Math.min(row, rows.length - 1)];
   const out = new Array(rows[0].length).fill(0);
   for (const r of rows) r.forEach((v, i) => (out[i] += v / rows.length));
@@ -134,7 +134,7 @@ export function activationOf(config, l, L) {
 }
 
 /**
- * The per-sample loss ℓ of outputs a against targets y (SPEC §2).
+ * The per-sample loss ℓ of outputs a against targets y (docs/maths.md).
  * @param {number[]} a
  * @param {number[]} y
  * @param {string} loss

@@ -4,8 +4,8 @@
 // close (< 10⁻³), red otherwise (with ✓ ~ ✗, not colour alone), and the overall relative error.
 
 import { fmt, fmtCount } from "../core/format.js";
-import { t } from "../i18n/index.js";
 import { useSheet } from "../core/style.js";
+import { t } from "../i18n/index.js";
 
 const MAX_ROWS = 800;
 useSheet("explain");

@@ -2,8 +2,9 @@
 // the gradient's sum) or, while playing, a frame (the probe sample at the current weights and the latest
 // batch's D and ΔΘ). Both give the same accessors, so the inspector does not care which it has.
 
-import { t } from "../i18n/index.js";
+import { FRAME, frameArray, hasStep } from "../core/frame.js";
 import { pick } from "../core/trace.js";
+import { t } from "../i18n/index.js";
 import { unitValues } from "../scenes/live-scene.js";
 
 /**
@@ -35,7 +36,10 @@ import { unitValues } from "../scenes/live-scene.js";
 export function fromTrace(model, row, phase = Infinity) {
   const played = model.phases.slice(0, phase + 1);
   const after = (kind, l) => played.some((p) => p.phase === kind && p.layer === l);
-  const when = (kind, get) => (l, ...rest) => (after(kind, l) ? get(l, ...rest) : null);
+  const when =
+    (kind, get) =>
+    (l, ...rest) =>
+      after(kind, l) ? get(l, ...rest) : null;
   const mean = row < 0 && model.m > 1;
   const r = mean ? -1 : Math.max(0, Math.min(row, model.m - 1));
   const idx = model.indices[Math.max(0, r)];
@@ -67,9 +71,8 @@ export function fromTrace(model, row, phase = Infinity) {
  * @returns {InspectorData}
  */
 export function fromFrame(frame, config) {
-  const A = frame.arrays;
-  const cell = (name, k, j) => {
-    const m = A[name];
+  const cell = (key, k, j) => {
+    const m = frameArray(frame, key);
     return m ? m.data[k * m.shape[1] + j] : null;
   };
   const probe = frame.header.probe || {};
@@ -80,13 +83,16 @@ export function fromFrame(frame, config) {
     z: (l) => unitValues(frame, l, "probe").z,
     a: (l) => unitValues(frame, l, "probe").a,
     delta: (l) => unitValues(frame, l, "probe").delta,
-    deltaMean: (l) => (A[`E${l}`] ? Array.from(A[`E${l}`].data) : null),
+    deltaMean: (l) => {
+      const e = frameArray(frame, FRAME.E(l));
+      return e ? Array.from(e.data) : null;
+    },
     rows: () => null,
     y: null,
-    W: (l, k, j) => cell(`W${l}`, k, j),
-    D: (l, k, j) => cell(`D${l}`, k, j),
-    dTheta: (l, k, j) => cell(`U${l}`, k, j),
-    optimizer: A.U1 ? config.optimizer : null,
+    W: (l, k, j) => cell(FRAME.W(l), k, j),
+    D: (l, k, j) => cell(FRAME.D(l), k, j),
+    dTheta: (l, k, j) => cell(FRAME.U(l), k, j),
+    optimizer: hasStep(frame) ? config.optimizer : null,
     learningRate: config.learning_rate,
   };
 }

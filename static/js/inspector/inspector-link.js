@@ -3,8 +3,8 @@
 // others: the actual ΔΘ is shown).
 
 import { fmt, isNum } from "../core/format.js";
-import { t } from "../i18n/index.js";
 import { math as inline, mathD as math, mi, mn, mo, num, row, text, v } from "../core/mathml.js";
+import { t } from "../i18n/index.js";
 
 const MAX_PRODUCTS = 6;
 const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
@@ -21,16 +21,19 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
   const lam = config.reg_rate;
   const hasReg = reg !== "none" && lam > 0;
   const aj = j === 0 ? mn(1) : v("a", j, l);
-  const regSym = reg === "l2" ? `${frac(mi("λ"), mi("m"))}${th}` : `${frac(mi("λ"), mi("m"))}${mi("sign")}${row(mo("("), th, mo(")"))}`;
+  const regSym =
+    reg === "l2"
+      ? `${frac(mi("λ"), mi("m"))}${th}`
+      : `${frac(mi("λ"), mi("m"))}${mi("sign")}${row(mo("("), th, mo(")"))}`;
   let head = `${frac(mi("∂J"), row(mi("∂"), th))}${mo("=")}${frac(mn(1), mi("m"))}${`<munder>${mo("Σ")}${mi("i")}</munder>`}${v("δ", k + 1, l + 1)}${aj}`;
   if (hasReg && j > 0) head += `${mo("+")}${regSym}`;
   let out = `<h4>${t("insp.gradient")}</h4>${eq(math(head))}`;
   if (j === 0) out += `<p class="why">${t(hasReg ? "insp.bias_col_reg" : "insp.bias_col")}</p>`;
   const rows = data.rows(l);
-  if (!rows || !rows.delta || !isNum(D)) {
+  if (!rows?.delta || !isNum(D)) {
     const m = data.m ? ` (m = ${data.m})` : "";
     out += eq(`${math(`${mi("D")}${mo("=")}`)} <strong>${field("D-result", D)}</strong>`, "result");
-    return out + `<p class="hint">${t("insp.from_batch", { m })}</p>`;
+    return `${out}<p class="hint">${t("insp.from_batch", { m })}</p>`;
   }
   const m = rows.delta.length;
   let sum = 0;
@@ -66,13 +69,17 @@ export function gradientHtml({ l, k, j, th, D, w, data, config }) {
 export function updateHtml({ th, w, D, dT, data, config }) {
   let out = `<h4>${t("insp.the_update")}</h4>`;
   if (!data.optimizer || !isNum(dT)) {
-    return out + `<p class="hint">${t("insp.no_update")}</p>`;
+    return `${out}<p class="hint">${t("insp.no_update")}</p>`;
   }
   const before = data.source === "frame" ? w - dT : w;
   const after = before + dT;
   const alpha = data.learningRate;
   if (data.optimizer === "sgd") {
-    out += eq(math(`${mi("ΔΘ")}${mo("=")}${mo("−")}${mi("α")}${mi("D")}${mo("=")}${mo("−")}${num(alpha)}${mo("×")}${num(D, true)}${mo("=")}${num(dT)}`));
+    out += eq(
+      math(
+        `${mi("ΔΘ")}${mo("=")}${mo("−")}${mi("α")}${mi("D")}${mo("=")}${mo("−")}${num(alpha)}${mo("×")}${num(D, true)}${mo("=")}${num(dT)}`,
+      ),
+    );
   } else if (data.optimizer === "momentum") {
     out += `<p class="why">${t("insp.momentum", { mu: fmt(config.momentum), alpha: fmt(alpha) })}</p>`;
     out += eq(math(`${mi("ΔΘ")}${mo("=")}${mi("v")}${mo("=")}${num(dT)}`));
@@ -95,7 +102,7 @@ export function allTerms(rows, heads, sum) {
   const body = rows
     .map(([i, x, y]) => `<tr><th scope="row">${i}</th><td>${fmt(x)}</td><td>${fmt(y)}</td><td>${fmt(x * y)}</td></tr>`)
     .join("");
-  const head = heads.map((h) => `<th scope="col">${inline(h)}</th>`).join("") + `<th scope="col">${inline(mo("·"))}</th>`;
+  const head = `${heads.map((h) => `<th scope="col">${inline(h)}</th>`).join("")}<th scope="col">${inline(mo("·"))}</th>`;
   return `<details class="all-terms"><summary>${t("insp.all_terms", { n: rows.length })}</summary>
     <div class="gc-wrap"><table class="gc-table terms-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody>
     <tfoot><tr><th scope="row">${inline(mo("Σ"))}</th><td colspan="2"></td><td>${fmt(sum)}</td></tr></tfoot></table></div></details>`;

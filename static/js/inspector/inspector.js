@@ -2,11 +2,11 @@
 // term by term; click a link for ∂J/∂Θ = (1/m)Σ δ·a (+ regularization), the update, and an editable weight.
 
 import { fmt, isNum } from "../core/format.js";
-import { t } from "../i18n/index.js";
 import { math, mathD, mi, mn, mo, num, row, sym, text, v } from "../core/mathml.js";
-import { activationOf, derivative, outputRule } from "../core/trace.js";
-import { allTerms, gradientHtml, updateHtml } from "./inspector-link.js";
 import { useSheet } from "../core/style.js";
+import { activationOf, derivative, outputRule } from "../core/trace.js";
+import { t } from "../i18n/index.js";
+import { allTerms, gradientHtml, updateHtml } from "./inspector-link.js";
 
 useSheet("explain");
 
@@ -15,7 +15,8 @@ const paren = (...x) => row(mo("("), ...x, mo(")"));
 const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
 const eqD = (inner, cls = "") => eq(mathD(inner), cls);
 /** An equation in pieces that wrap between them (each piece its own <math>). */
-const chain = (parts, cls = "") => eq(parts.map((p) => (p.startsWith("<strong") ? p : math(p))).join(""), `terms ${cls}`);
+const chain = (parts, cls = "") =>
+  eq(parts.map((p) => (p.startsWith("<strong") ? p : math(p))).join(""), `terms ${cls}`);
 const field = (name, value) => `<span class="num" data-field="${name}">${fmt(value)}</span>`;
 
 /** The inspector panel (see the module comment); it renders into its container and never reads the store. */
@@ -87,7 +88,8 @@ export class Inspector {
     out += `<dt>${math(v("a", u, l))}</dt><dd>${a ? field("a", a[j]) : "—"}</dd>`;
     if (l > 1) out += `<dt>${math(v("δ", u, l))}</dt><dd>${d ? field("delta", d[j]) : "—"}</dd>`;
     const mean = l > 1 ? data.deltaMean(l) : null;
-    if (mean && data.source === "trace" && !data.mean) out += `<dt>${t("insp.mean_delta")}</dt><dd>${field("delta-mean", mean[j])}</dd>`;
+    if (mean && data.source === "trace" && !data.mean)
+      out += `<dt>${t("insp.mean_delta")}</dt><dd>${field("delta-mean", mean[j])}</dd>`;
     out += "</dl>";
     if (l === 1) {
       out += `<p>${t("insp.input_text", { a: math(`${v("a", u, 1)}${mo("=")}${mi("x")}`), d: math(sym(mi("δ"), null, 1)) })}</p>`;
@@ -112,15 +114,25 @@ export class Inspector {
     out += `<p class="why same-delta">${t(rule.simple ? "insp.same_delta" : "insp.not_same_delta", { ce: config.output_activation === "softmax" ? "softmax" : "sigmoid" })}</p>`;
     if (y === null) {
       out += eq(math(`${v("δ", u, L)}${mo("=")}${text(rule.simple ? "a − y" : "(a − y)·g′(z)")}`));
-      return out + `<p class="hint">${t("insp.target_in_trace")}</p>`;
+      return `${out}<p class="hint">${t("insp.target_in_trace")}</p>`;
     }
     if (rule.simple) {
-      out += eq(math(`${v("δ", u, L)}${mo("=")}${v("a", u, L)}${mo("−")}${mi("y")}${mo("=")}${num(a[j])}${mo("−")}${num(y, true)}`));
+      out += eq(
+        math(
+          `${v("δ", u, L)}${mo("=")}${v("a", u, L)}${mo("−")}${mi("y")}${mo("=")}${num(a[j])}${mo("−")}${num(y, true)}`,
+        ),
+      );
     } else {
       const g = derivative(config.output_activation, z[j], a[j]);
-      out += eq(math(`${v("δ", u, L)}${mo("=")}${paren(v("a", u, L), mo("−"), mi("y"))}${mo("·")}${mi("g′")}${paren(v("z", u, L))}`));
+      out += eq(
+        math(
+          `${v("δ", u, L)}${mo("=")}${paren(v("a", u, L), mo("−"), mi("y"))}${mo("·")}${mi("g′")}${paren(v("z", u, L))}`,
+        ),
+      );
       out += gPrime(config.output_activation, u, L, j, z, a);
-      out += eq(math(`${v("δ", u, L)}${mo("=")}${paren(num(a[j]), mo("−"), num(y, true))}${mo("·")}${num(g.value, true)}`));
+      out += eq(
+        math(`${v("δ", u, L)}${mo("=")}${paren(num(a[j]), mo("−"), num(y, true))}${mo("·")}${num(g.value, true)}`),
+      );
     }
     return out + chain([mo("="), `<strong>${field("delta-result", d[j])}</strong>`], "result");
   }
@@ -136,24 +148,38 @@ export class Inspector {
     }
     const g = derivative(act, z[j], a[j]);
     let out = `<h4>${t("insp.how_delta")}</h4>`;
-    out += eqD(`${v("δ", u, l)}${mo("=")}${paren(`<munder>${mo("Σ")}${mi("k")}</munder>`, v("Θ", ["k", u], l), v("δ", "k", l + 1))}${mo("·")}${mi("g′")}${paren(v("z", u, l))}`);
+    out += eqD(
+      `${v("δ", u, l)}${mo("=")}${paren(`<munder>${mo("Σ")}${mi("k")}</munder>`, v("Θ", ["k", u], l), v("δ", "k", l + 1))}${mo("·")}${mi("g′")}${paren(v("z", u, l))}`,
+    );
     const shown = terms.slice(0, MAX_TERMS);
     const products = shown.map((tm, i) => {
       const btn = JSON.stringify({ kind: "link", layer: l, row: tm.k, col: u });
       const sign = i ? mo("+") : "";
       return `<button type="button" class="term" data-select='${btn}' title="Θ${tm.k + 1},${u} · δ${tm.k + 1}: ${t("insp.select_link")}">${math(`${sign}${num(tm.w, true)}${mo("·")}${num(tm.dk, true)}`)}</button>`;
     });
-    if (terms.length > shown.length) products.push(math(`${mo("+")}${text(t("insp.more", { n: terms.length - shown.length }))}`));
+    if (terms.length > shown.length)
+      products.push(math(`${mo("+")}${text(t("insp.more", { n: terms.length - shown.length }))}`));
     if (terms.length === 1) products.push(math(`${mo("=")}${num(sum)}`));
     out += `<div class="eq terms"><span class="lead">${math(`${mo("Σ")}${mo("=")}`)}</span>${products.join("")}</div>`;
     const values = shown.map((tm, i) => math(`${i ? mo("+") : mo("=")}${num(tm.w * tm.dk, i > 0)}`));
     if (terms.length > shown.length) values.push(math(`${mo("+")}${text("…")}`));
     if (terms.length > 1) out += eq(values.join("") + math(`${mo("=")}${num(sum)}`), "terms");
     if (terms.length > shown.length) {
-      out += allTerms(terms.map((tm) => [tm.k + 1, tm.w, tm.dk]), [mi("k"), v("Θ", ["k", u], l), v("δ", "k", l + 1)], sum);
+      out += allTerms(
+        terms.map((tm) => [tm.k + 1, tm.w, tm.dk]),
+        [mi("k"), v("Θ", ["k", u], l), v("δ", "k", l + 1)],
+        sum,
+      );
     }
     out += gPrime(act, u, l, j, z, a);
-    out += chain([`${v("δ", u, l)}${mo("=")}${num(sum, true)}${mo("×")}${num(g.value, true)}`, mo("="), `<strong>${field("delta-result", d[j])}</strong>`], "result");
+    out += chain(
+      [
+        `${v("δ", u, l)}${mo("=")}${num(sum, true)}${mo("×")}${num(g.value, true)}`,
+        mo("="),
+        `<strong>${field("delta-result", d[j])}</strong>`,
+      ],
+      "result",
+    );
     return out;
   }
 
@@ -195,16 +221,19 @@ function gPrime(act, u, l, j, z, a) {
 
 function linkButtons(l, u, sizes) {
   const L = sizes.length;
-  const btn = (sel, label) => `<button type="button" class="chip" data-select='${JSON.stringify(sel)}'>${label}</button>`;
+  const btn = (sel, label) =>
+    `<button type="button" class="chip" data-select='${JSON.stringify(sel)}'>${label}</button>`;
   let out = "";
   if (l > 1 && u > 0) {
     const ins = [];
-    for (let j = 0; j <= Math.min(sizes[l - 2], 15); j++) ins.push(btn({ kind: "link", layer: l - 1, row: u - 1, col: j }, math(v("Θ", [u, j], l - 1))));
+    for (let j = 0; j <= Math.min(sizes[l - 2], 15); j++)
+      ins.push(btn({ kind: "link", layer: l - 1, row: u - 1, col: j }, math(v("Θ", [u, j], l - 1))));
     out += `<p class="links-list">${t("insp.weights_in")} ${ins.join("")}</p>`;
   }
   if (l < L) {
     const outs = [];
-    for (let k = 0; k < Math.min(sizes[l], 16); k++) outs.push(btn({ kind: "link", layer: l, row: k, col: u }, math(v("Θ", [k + 1, u], l))));
+    for (let k = 0; k < Math.min(sizes[l], 16); k++)
+      outs.push(btn({ kind: "link", layer: l, row: k, col: u }, math(v("Θ", [k + 1, u], l))));
     out += `<p class="links-list">${t("insp.weights_out")} ${outs.join("")}</p>`;
   }
   return out;

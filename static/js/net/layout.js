@@ -1,5 +1,5 @@
 // Where the network's units, bias units and links go, for given layer sizes and a box (pure: no DOM).
-// Layers are numbered 1..L as in SPEC §2; unit 0 of a non-output layer is its bias unit "+1" and units
+// Layers are numbered 1..L as in docs/maths.md; unit 0 of a non-output layer is its bias unit "+1" and units
 // 1..S_l are a_1..a_S. The link (l, k, j) is Θ^(l)[k][j]: from unit j of layer l (j = 0: the bias) to
 // unit k + 1 of layer l + 1 — k is the row of Θ^(l), j its column, exactly as in the weights JSON.
 
@@ -96,7 +96,18 @@ export function layoutNetwork(sizes, box, margins = {}) {
   }
   // compact: no room above a unit for its label (it goes to the upper left); dense: no room for values.
   // A narrow drawing keeps the values in units down to r = 14 (the page draws them in a smaller font).
-  return { nodes, links, r, spacing, colGap, compact: spacing < 80, dense: r < (narrow ? 14 : 19), narrow, width, height };
+  return {
+    nodes,
+    links,
+    r,
+    spacing,
+    colGap,
+    compact: spacing < 80,
+    dense: r < (narrow ? 14 : 19),
+    narrow,
+    width,
+    height,
+  };
 }
 
 /** A segment between two centres, shortened by the node radius at both ends. */

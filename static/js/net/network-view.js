@@ -2,7 +2,7 @@
 // once per shape; the paint* methods only change attributes, and only when the value differs from the
 // last one written. The view never reads the store: scenes tell it what to show.
 
-import { NARROW, layoutNetwork, linkKey, nodeKey } from "./layout.js";
+import { layoutNetwork, linkKey, NARROW, nodeKey } from "./layout.js";
 import { buildNetwork, el } from "./network-dom.js";
 import { cssPerUnit, fitTitles, textScale } from "./network-fit.js";
 
@@ -55,7 +55,7 @@ export class NetworkView {
    * @param {{inputs: string[], titles: string[]}} labels input names and one title per layer
    */
   setShape(sizes, labels) {
-    const key = sizes.join("-") + "|" + labels.inputs.join(",") + "|" + labels.titles.join(",");
+    const key = `${sizes.join("-")}|${labels.inputs.join(",")}|${labels.titles.join(",")}`;
     if (key === this.shapeKey) return;
     this.shapeKey = key;
     this.sizes = sizes.slice();
@@ -249,7 +249,7 @@ export class NetworkView {
    * @param {string[] | null} footer
    */
   setNotes(perUnit, footer) {
-    const key = JSON.stringify([perUnit, footer, this.layout && this.layout.width, this.layout && this.layout.height]);
+    const key = JSON.stringify([perUnit, footer, this.layout?.width, this.layout?.height]);
     if (key === this.notesKey) return;
     this.notesKey = key;
     this.notesG.textContent = "";

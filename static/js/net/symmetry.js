@@ -1,6 +1,6 @@
 // Symmetry (pure): the hidden layers whose units all have identical incoming weights. Such units compute
 // the same function, get the same δ and the same update, so they stay identical for ever — which is why
-// weights start random (SPEC §2: `zeros` and `constant` initializations exist to show it).
+// weights start random (docs/maths.md: `zeros` and `constant` initializations exist to show it).
 
 /**
  * Whether two rows of a flat row-major matrix are equal to a relative tolerance.

@@ -54,7 +54,10 @@ export class LineChart {
     this.series = series;
     this.clear();
     this.legend.innerHTML = series
-      .map((s) => `<span class="key"><i class="sw${s.dash ? " dash" : ""}" style="--c:${s.color}"></i><span>${s.label}</span> <b></b></span>`)
+      .map(
+        (s) =>
+          `<span class="key"><i class="sw${s.dash ? " dash" : ""}" style="--c:${s.color}"></i><span>${s.label}</span> <b></b></span>`,
+      )
       .join("");
     this.latest = [...this.legend.querySelectorAll("b")];
   }
@@ -129,7 +132,7 @@ export class LineChart {
     let hi = -Infinity;
     for (const ys of this.ys) {
       for (const v of ys) {
-        if (!(v === v) || (this.log && v <= 0)) continue;
+        if (Number.isNaN(v) || (this.log && v <= 0)) continue;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -159,7 +162,12 @@ export class LineChart {
     const H = this.height;
     // The paddings and labels grow with the chart (the page's text size).
     const k = H / this.opts.height;
-    const PAD = { left: BASE_PAD.left * k, right: BASE_PAD.right * k, top: BASE_PAD.top * k, bottom: BASE_PAD.bottom * k };
+    const PAD = {
+      left: BASE_PAD.left * k,
+      right: BASE_PAD.right * k,
+      top: BASE_PAD.top * k,
+      bottom: BASE_PAD.bottom * k,
+    };
     const pw = W - PAD.left - PAD.right;
     const ph = H - PAD.top - PAD.bottom;
     ctx.clearRect(0, 0, W, H);
@@ -184,14 +192,17 @@ export class LineChart {
       // A label too close to the one below it would cover it: the line stays, the label goes.
       if (Math.abs(y - labelled) < LABEL_GAP * k) continue;
       labelled = y;
-      labels.push(`<span class="y" style="top:${y.toFixed(0)}px;width:${(PAD.left - 4).toFixed(0)}px">${fmt(v, 2)}</span>`);
+      labels.push(
+        `<span class="y" style="top:${y.toFixed(0)}px;width:${(PAD.left - 4).toFixed(0)}px">${fmt(v, 2)}</span>`,
+      );
     }
     if (n) {
       const first = fmtCount(x0);
       const last = fmtCount(x1);
       labels.push(`<span class="x0" style="left:${PAD.left.toFixed(0)}px">${first}</span>`);
       // The step labels sit at both ends of the x axis; on a chart too narrow for both, only the first.
-      if ((first.length + last.length) * CHAR_W * k + 12 < pw) labels.push(`<span class="x1" style="right:${PAD.right.toFixed(0)}px">${last}</span>`);
+      if ((first.length + last.length) * CHAR_W * k + 12 < pw)
+        labels.push(`<span class="x1" style="right:${PAD.right.toFixed(0)}px">${last}</span>`);
     }
     const key = labels.join("");
     if (key !== this.tickKey) [this.tickKey, this.tickBox.innerHTML] = [key, key];
@@ -204,7 +215,7 @@ export class LineChart {
       let pen = false;
       for (let k = 0; k < n; k++) {
         const v = ys[k];
-        if (!(v === v) || (this.log && v <= 0)) {
+        if (Number.isNaN(v) || (this.log && v <= 0)) {
           pen = false;
           continue;
         }

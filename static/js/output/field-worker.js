@@ -14,14 +14,19 @@ let field = null;
 self.onmessage = (e) => {
   const { id, flat, shapes, net, grid: g, look, want } = e.data;
   let at = 0;
-  const mats = shapes.map(([r, c]) => ({ data: flat.subarray(at, (at += r * c)), shape: [r, c] }));
+  const mats = shapes.map(([r, c]) => {
+    const data = flat.subarray(at, at + r * c);
+    at += r * c;
+    return { data, shape: [r, c] };
+  });
   const t0 = performance.now();
   const key = JSON.stringify(g);
   if (key !== gridKey) [grid, gridKey] = [makeGrid(g.domain, g.nx, g.ny), key];
   field = forwardGrid(mats, net, grid, field);
   const L = field.sizes.length;
   const out = { id, sizes: field.sizes, P: field.P, output: field.values[L - 1].slice(), surface: null, atlas: null };
-  if (want.surface && grid.ny > 1) out.surface = { px: surfacePixels(field, grid, look), width: grid.nx, height: grid.ny };
+  if (want.surface && grid.ny > 1)
+    out.surface = { px: surfacePixels(field, grid, look), width: grid.nx, height: grid.ny };
   if (want.maps) out.atlas = atlasPixels(field, grid, look);
   const z = want.zoom;
   out.zoom = null;

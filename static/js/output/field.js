@@ -14,7 +14,9 @@ export const GRID_1D = 100;
  * @param {{inputs: number, domain: object}} data
  */
 export function gridOf(data) {
-  return data.inputs === 2 ? { domain: data.domain, nx: GRID_2D, ny: GRID_2D } : { domain: data.domain, nx: GRID_1D, ny: 1 };
+  return data.inputs === 2
+    ? { domain: data.domain, nx: GRID_2D, ny: GRID_2D }
+    : { domain: data.domain, nx: GRID_1D, ny: 1 };
 }
 
 /**

@@ -49,11 +49,11 @@ export function classColor(c) {
 }
 
 function lutIndex(t, discrete, pale = 1) {
-  if (!(t === t)) t = 0; // NaN
+  if (Number.isNaN(t)) t = 0;
   if (discrete) t = t > 0 ? 1 : t < 0 ? -1 : 0;
   t *= pale;
   const i = Math.round(((t + 1) / 2) * (STEPS - 1));
-  return i < 0 ? 0 : i > STEPS - 1 ? STEPS - 1 : i;
+  return Math.min(Math.max(i, 0), STEPS - 1);
 }
 
 /**

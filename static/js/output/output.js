@@ -3,12 +3,13 @@
 // per layer) that append a point per new step. The forward pass over the grid runs in a worker once per
 // new set of weights (field.js); its answer feeds both the surface and the maps inside the network's units.
 
-import { LineChart } from "./chart.js";
-import { classColor, cssColor } from "./heatmap.js";
-import { createField } from "./field.js";
 import { fmt } from "../core/format.js";
 import { netOf } from "../core/forward.js";
+import { FRAME, frameArray } from "../core/frame.js";
 import { getLang, t } from "../i18n/index.js";
+import { LineChart } from "./chart.js";
+import { createField } from "./field.js";
+import { classColor, cssColor } from "./heatmap.js";
 import { Surface } from "./surface.js";
 
 const TRAIN = "#0072b2";
@@ -66,7 +67,11 @@ export function mountOutput({ store, actions, maps, root }) {
   };
 
   const gradSeries = (n) =>
-    Array.from({ length: n }, (_, i) => ({ key: `D${i + 1}`, label: `‖D<sup>(${i + 1})</sup>‖`, color: depthColor(i, n) }));
+    Array.from({ length: n }, (_, i) => ({
+      key: `D${i + 1}`,
+      label: `‖D<sup>(${i + 1})</sup>‖`,
+      color: depthColor(i, n),
+    }));
 
   function pushMetrics(m, norms, normStep) {
     if (!m) return;
@@ -77,7 +82,7 @@ export function mountOutput({ store, actions, maps, root }) {
     }
     const g = norms || m.grad_norms;
     const at = normStep ?? m.step;
-    if (g && g.length && at > grad.lastX) {
+    if (g?.length && at > grad.lastX) {
       if (grad.series.length !== g.length) grad.setSeries(gradSeries(g.length));
       grad.push(at, Array.from(g));
     }
@@ -103,15 +108,18 @@ export function mountOutput({ store, actions, maps, root }) {
 
   function describe(s) {
     const d = s.data;
-    const task = d ? d.task : s.session && s.session.task;
+    const task = d ? d.task : s.session?.task;
     let title = t("out.surface_class");
     if (d && d.inputs > 2) title = t("out.no_plane", { n: d.inputs });
     else if (task === "regression") title = d && d.inputs === 1 ? t("out.curve") : t("out.surface_reg");
     $("surface-title").textContent = title;
     let key = "";
     if (task === "multiclass") {
-      const k = d && d.y.length ? d.y[0].length : 3;
-      key = Array.from({ length: k }, (_, c) => `<span class="key"><i class="dot" style="background:${classColor(c)}"></i>${c}</span>`).join("");
+      const k = d?.y.length ? d.y[0].length : 3;
+      key = Array.from(
+        { length: k },
+        (_, c) => `<span class="key"><i class="dot" style="background:${classColor(c)}"></i>${c}</span>`,
+      ).join("");
     } else if (task === "classification") {
       key = `<span class="key"><i class="dot" style="background:${cssColor(-1)}"></i>0</span><span class="key"><i class="dot" style="background:${cssColor(1)}"></i>1</span>`;
     } else if (d) {
@@ -125,7 +133,7 @@ export function mountOutput({ store, actions, maps, root }) {
 
   /** Ask the worker for the pictures at the current weights, when something shows them. */
   function request(s) {
-    const config = s.session && s.session.config;
+    const config = s.session?.config;
     const want = {
       surface: s.tab === "output",
       maps: s.maps && s.mode === "live",
@@ -134,7 +142,16 @@ export function mountOutput({ store, actions, maps, root }) {
     if (!want.maps) maps.hide();
     if (!want.surface && !want.maps) return;
     const net = config ? netOf(config) : null;
-    const look = s.data && net && { task: s.data.task, range: s.data.range, output: net.output, activations: net.activations, discretize: s.discretize, pale: PALE, sub: 2 };
+    const look = s.data &&
+      net && {
+        task: s.data.task,
+        range: s.data.range,
+        output: net.output,
+        activations: net.activations,
+        discretize: s.discretize,
+        pale: PALE,
+        sub: 2,
+      };
     if (!field.request(actions.weightMats(), config, s.data, look, want)) maps.hide();
   }
 
@@ -175,7 +192,7 @@ export function mountOutput({ store, actions, maps, root }) {
     if (has("logLoss")) loss.setLog(s.logLoss);
     if (has("frame") && s.frame) {
       const h = s.frame.header;
-      const N = s.frame.arrays.N;
+      const N = frameArray(s.frame, FRAME.N);
       pushMetrics(h.metrics, N ? N.data : null, N && h.batch ? h.batch.step : null);
     } else if (has("session") && s.session) pushMetrics(s.session.metrics);
     if (has("frame", "session", "metrics", "lang")) costSplit(s.metrics);

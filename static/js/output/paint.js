@@ -89,7 +89,8 @@ export function atlasPixels(field, grid, look) {
     const range = l === L && look.task === "regression" ? look.range : 0;
     const scale = scaleOf(kindOf(l, L, look), vals, u - 1, S, field.P, range);
     paintTile(px, i * tile, width, vals, u - 1, S, grid, scale, false, 1, sub);
-    for (let r = 1; r < tile && ny === 1; r++) px.copyWithin((r * width + i * tile) * 4, i * tile * 4, (i * tile + nx) * 4);
+    for (let r = 1; r < tile && ny === 1; r++)
+      px.copyWithin((r * width + i * tile) * 4, i * tile * 4, (i * tile + nx) * 4);
   });
   const c = (tile - 1) / 2;
   const r2 = (tile / 2) * (tile / 2);

@@ -2,8 +2,8 @@
 // one canvas under the network's SVG, where the worker's atlas of maps (field.js: one image, a tile per
 // unit, already round) is drawn into the circles; hovering a unit shows its map enlarged beside it.
 
-import { canvasOf } from "./field.js";
 import { t } from "../i18n/index.js";
+import { canvasOf } from "./field.js";
 
 const ZOOM = 168;
 const SUBS = "₀₁₂₃₄₅₆₇₈₉";
@@ -55,7 +55,10 @@ export class UnitMaps {
     };
     let touching = false;
     view.svg.addEventListener("pointerdown", (ev) => (touching = ev.pointerType !== "mouse"));
-    view.svg.addEventListener("pointerover", (ev) => ev.pointerType === "mouse" && point(ev.target.closest(".node.unit")));
+    view.svg.addEventListener(
+      "pointerover",
+      (ev) => ev.pointerType === "mouse" && point(ev.target.closest(".node.unit")),
+    );
     view.svg.addEventListener("pointerleave", (ev) => ev.pointerType === "mouse" && point(null));
     view.svg.addEventListener("click", (ev) => touching && point(ev.target.closest(".node.unit")));
   }

@@ -38,9 +38,15 @@ export function mountControls({ store, actions, root }) {
   on("autoplay", "change", (e) => actions.setAutoplay(e.target.checked));
   on("size", "change", (e) => actions.setSize(e.target.value));
   on("show-live", "click", () => actions.showLive());
-  root.querySelectorAll("input[name=view]").forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
-  root.querySelectorAll("input[name=unit]").forEach((r) => r.addEventListener("change", () => actions.setUnit(r.value)));
-  root.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", () => actions.setSource(r.value)));
+  root
+    .querySelectorAll("input[name=view]")
+    .forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
+  root
+    .querySelectorAll("input[name=unit]")
+    .forEach((r) => r.addEventListener("change", () => actions.setUnit(r.value)));
+  root
+    .querySelectorAll("input[name=source]")
+    .forEach((r) => r.addEventListener("change", () => actions.setSource(r.value)));
 
   // "R" on a run that has trained asks first: a second R within a few seconds resets (a stray key must not
   // throw away a long run; the Reset button, pressed on purpose, resets at once).

@@ -1,12 +1,12 @@
-// The actions of part 2: settings sent to the live session (`set`; custom data over REST PATCH, too big
+// The settings panel's actions: settings sent to the live session (`set`; custom data over REST PATCH, too big
 // for a live message), the training speed, ready-made scenarios, the gradient check, export and import,
 // the data the output panel plots, and the URL that always holds the whole setup.
 
 import { createSession, exportRun, patchSession } from "../core/api.js";
+import { urlFor } from "../core/session.js";
 import { t } from "../i18n/index.js";
 import { plotData } from "../output/plot-data.js";
 import { SCENARIOS, scenarioConfig } from "./scenarios.js";
-import { urlFor } from "../core/session.js";
 
 /** Training speeds: steps per frame, or whole epochs per frame (1 epoch is the server's default). */
 export const PACES = Object.freeze([
@@ -56,7 +56,7 @@ export function addConfigActions({ store, socket, actions }) {
     try {
       const doc = await exportRun(s.auth);
       if (seq === dataSeq) store.set({ data: plotData(doc), history: doc.state.history || [] });
-    } catch (err) {
+    } catch {
       if (seq === dataSeq) dataKey = "";
     }
   }

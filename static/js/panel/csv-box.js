@@ -26,7 +26,11 @@ export function mountCsvBox({ store, actions, root }) {
     const parsed = parseCsv(text);
     if (parsed.error) {
       const e = parsed.error;
-      const where = e.line ? (e.column ? t("csv.at_cell", { line: e.line, column: e.column }) : t("csv.at_line", { line: e.line })) : "";
+      const where = e.line
+        ? e.column
+          ? t("csv.at_cell", { line: e.line, column: e.column })
+          : t("csv.at_line", { line: e.line })
+        : "";
       show(`${name ? `${name}: ` : ""}${where}${t(e.code, e)}`);
       return;
     }
@@ -35,7 +39,14 @@ export function mountCsvBox({ store, actions, root }) {
     try {
       await actions.configure(patch);
       const d = patch.dataset;
-      show(t("csv.done", { n: fmtCount(d.x.length), m: fmtCount(d.x_test ? d.x_test.length : 0), inputs: parsed.x[0].length }), true);
+      show(
+        t("csv.done", {
+          n: fmtCount(d.x.length),
+          m: fmtCount(d.x_test ? d.x_test.length : 0),
+          inputs: parsed.x[0].length,
+        }),
+        true,
+      );
     } catch (err) {
       show(t("csv.refused", { why: err.message }));
     }
@@ -43,7 +54,7 @@ export function mountCsvBox({ store, actions, root }) {
 
   $("csv-use").addEventListener("click", () => use($("csv-text").value, ""));
   $("csv-file").addEventListener("change", async (e) => {
-    const file = e.target.files && e.target.files[0];
+    const file = e.target.files?.[0];
     if (!file) return;
     $("csv-box").open = true;
     const text = await file.text();
@@ -51,7 +62,7 @@ export function mountCsvBox({ store, actions, root }) {
     e.target.value = "";
     await use(text, file.name);
   });
-  store.subscribe((s, changed) => {
+  store.subscribe((_s, changed) => {
     if (changed.has("lang") && !error.hidden) show("");
   });
 }

@@ -34,7 +34,9 @@ const DECIMAL_COMMA = /^([+-]?\d*),(\d+([eE][+-]?\d+)?)$/;
  * @returns {CsvResult}
  */
 export function parseCsv(text, limits = CSV_LIMITS) {
-  const lines = String(text).replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
+  const lines = String(text)
+    .replace(/^\uFEFF/, "")
+    .split(/\r\n|\n|\r/);
   let sep = null;
   let width = 0;
   let header = null;
@@ -49,19 +51,28 @@ export function parseCsv(text, limits = CSV_LIMITS) {
     if (!width) {
       width = cells.length;
       if (width < 2) return fail({ code: "csv.too_few_columns", line, got: width });
-      if (width - 1 > limits.inputs) return fail({ code: "csv.too_many_inputs", line, got: width - 1, limit: limits.inputs });
+      if (width - 1 > limits.inputs)
+        return fail({ code: "csv.too_many_inputs", line, got: width - 1, limit: limits.inputs });
       if (!cells.every((c) => NUMBER.test(c))) {
         header = cells;
         continue;
       }
     }
-    if (cells.length !== width) return fail({ code: "csv.width", line, column: Math.min(cells.length, width) + 1, got: cells.length, want: width });
+    if (cells.length !== width)
+      return fail({
+        code: "csv.width",
+        line,
+        column: Math.min(cells.length, width) + 1,
+        got: cells.length,
+        want: width,
+      });
     const row = [];
     for (let j = 0; j < width; j++) {
       const c = cells[j];
       const v = Number(c);
       if (c === "") return fail({ code: "csv.empty", line, column: j + 1 });
-      if (!NUMBER.test(c) || !Number.isFinite(v)) return fail({ code: "csv.number", line, column: j + 1, value: c.slice(0, 24) });
+      if (!NUMBER.test(c) || !Number.isFinite(v))
+        return fail({ code: "csv.number", line, column: j + 1, value: c.slice(0, 24) });
       row.push(v);
     }
     if (x.length >= limits.rows) return fail({ code: "csv.too_many_rows", line, limit: limits.rows });

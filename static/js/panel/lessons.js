@@ -3,9 +3,9 @@
 // incoming weights, and a note over the network that says why they stay identical, with "now try xavier".
 
 import { extend, has, t } from "../i18n/index.js";
-import { SCENARIOS } from "./scenarios.js";
-import { symmetricLayers } from "../net/symmetry.js";
 import { el } from "../net/network-dom.js";
+import { symmetricLayers } from "../net/symmetry.js";
+import { SCENARIOS } from "./scenarios.js";
 
 /**
  * Mount the lesson box and the symmetry badges.
@@ -24,7 +24,15 @@ export function mountLessons({ store, actions, view, box, note }) {
     for (const l of symmetric) {
       const n = view.unitPos(l, 1);
       if (!n) continue;
-      const g = el("g", { class: "sym-badge", "data-layer": l, transform: `translate(${n.x.toFixed(1)},${(lay.height - 52).toFixed(1)})` }, badges);
+      const g = el(
+        "g",
+        {
+          class: "sym-badge",
+          "data-layer": l,
+          transform: `translate(${n.x.toFixed(1)},${(lay.height - 52).toFixed(1)})`,
+        },
+        badges,
+      );
       const label = t("sym.badge");
       const w = label.length * 6.6 + 26;
       el("rect", { x: -w / 2, y: -10, width: w, height: 20, rx: 10 }, g);

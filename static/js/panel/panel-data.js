@@ -26,7 +26,8 @@ const DATASET_FIELDS = ["name", "samples", "noise", "train_fraction", "seed", "c
 export function datasetPatch(session, current, info, changes = {}) {
   const cfg = session.config;
   const dataset = {};
-  for (const k of DATASET_FIELDS) if (cfg.dataset[k] !== undefined && cfg.dataset[k] !== null) dataset[k] = cfg.dataset[k];
+  for (const k of DATASET_FIELDS)
+    if (cfg.dataset[k] !== undefined && cfg.dataset[k] !== null) dataset[k] = cfg.dataset[k];
   Object.assign(dataset, { name: info.name }, changes);
   const patch = { dataset };
   if (info.task !== session.task) [patch.output_activation, patch.loss] = TASK_DEFAULTS[info.task];
@@ -54,12 +55,17 @@ export function mountDataPanel({ store, actions, root }) {
     if (built === names.join()) return;
     built = names.join();
     list.innerHTML = names
-      .map((n) => `<button type="button" class="thumb" role="radio" aria-checked="false" data-name="${n}"><canvas></canvas><span data-i18n="ds.${n}">${t(`ds.${n}`)}</span></button>`)
+      .map(
+        (n) =>
+          `<button type="button" class="thumb" role="radio" aria-checked="false" data-name="${n}"><canvas></canvas><span data-i18n="ds.${n}">${t(`ds.${n}`)}</span></button>`,
+      )
       .join("");
     list.querySelectorAll(".thumb").forEach((b) => {
       drawThumb(b.querySelector("canvas"), b.dataset.name);
       const info = datasets.find((d) => d.name === b.dataset.name);
-      b.title = info ? `${t(`ds.${info.name}`)} — ${t(`task.${info.task}`)}, ${t("ds.inputs", { n: info.inputs })}` : t("csv.title");
+      b.title = info
+        ? `${t(`ds.${info.name}`)} — ${t(`task.${info.task}`)}, ${t("ds.inputs", { n: info.inputs })}`
+        : t("csv.title");
     });
   }
 
@@ -115,12 +121,15 @@ export function mountDataPanel({ store, actions, root }) {
     set("ratio", Math.round(ds.train_fraction * 100));
     $("ratio-out").textContent = `${Math.round(ds.train_fraction * 100)}%`;
     const samples = $("samples");
-    if (![...samples.options].some((o) => Number(o.value) === ds.samples)) samples.add(new Option(String(ds.samples), ds.samples));
+    if (![...samples.options].some((o) => Number(o.value) === ds.samples))
+      samples.add(new Option(String(ds.samples), ds.samples));
     set("samples", ds.samples);
     set("classes", ds.classes);
     $("classes-row").hidden = ds.name !== "blobs";
     for (const id of ["noise", "ratio", "samples", "regenerate"]) $(id).disabled = custom;
-    $("data-seed").textContent = custom ? t("ctl.custom_data", { n: s.session.n_train, m: s.session.n_test }) : t("ctl.data_seed", { seed: ds.seed });
+    $("data-seed").textContent = custom
+      ? t("ctl.custom_data", { n: s.session.n_train, m: s.session.n_test })
+      : t("ctl.data_seed", { seed: ds.seed });
   }
 
   store.subscribe((s, changed) => {

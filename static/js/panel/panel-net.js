@@ -68,17 +68,24 @@ export function mountNetPanel({ store, actions, root }) {
     list[Number(sel.dataset.l)] = sel.value;
     actions.configure({ activation: new Set(list).size === 1 ? list[0] : list });
   });
-  $("activation").addEventListener("change", (e) => e.target.value !== "mixed" && actions.configure({ activation: e.target.value }));
+  $("activation").addEventListener(
+    "change",
+    (e) => e.target.value !== "mixed" && actions.configure({ activation: e.target.value }),
+  );
   $("output-act").addEventListener("change", (e) => actions.configure({ output_activation: e.target.value }));
   $("loss").addEventListener("change", (e) => actions.configure({ loss: e.target.value }));
 
   function reflect(s) {
     const active = root.activeElement;
-    const focusKey = active && active.closest && active.closest("#controls") ? active.dataset.f || `${active.dataset.l}-${active.dataset.act}` : null;
+    const focusKey = active?.closest?.("#controls")
+      ? active.dataset.f || `${active.dataset.l}-${active.dataset.act}`
+      : null;
     render(s);
     if (focusKey) {
       const [l, act] = focusKey.split("-");
-      const again = $("features").querySelector(`[data-f="${focusKey}"]`) || $("layers").querySelector(`[data-l="${l}"][data-act="${act}"]`);
+      const again =
+        $("features").querySelector(`[data-f="${focusKey}"]`) ||
+        $("layers").querySelector(`[data-l="${l}"][data-act="${act}"]`);
       if (again && !again.disabled) again.focus();
     }
   }
@@ -91,7 +98,8 @@ export function mountNetPanel({ store, actions, root }) {
       const ok = inputs <= 2 && (inputs === 2 || ONE_INPUT.includes(f));
       return `<button type="button" class="chip feat" data-f="${f}" aria-pressed="${feats.includes(f)}"${ok ? "" : " disabled"}>${featureLabel(f)}</button>`;
     }).join("");
-    $("features-hint").textContent = inputs > 2 ? t("ctl.raw_inputs", { n: inputs }) : inputs === 1 ? t("ctl.one_input") : "";
+    $("features-hint").textContent =
+      inputs > 2 ? t("ctl.raw_inputs", { n: inputs }) : inputs === 1 ? t("ctl.one_input") : "";
     const h = c.hidden;
     const list = acts(c);
     $("layer-count").textContent = String(h.length);
@@ -99,14 +107,17 @@ export function mountNetPanel({ store, actions, root }) {
     $("layer-plus").disabled = h.length >= LIMITS.layers;
     $("limits").textContent = t("ctl.limits", { layers: LIMITS.layers, units: LIMITS.units });
     $("layers").innerHTML = h
-      .map((n, i) => `<div class="layer-row"><span>${t("ctl.hidden_n", { n: i + 1 })}</span>
+      .map(
+        (n, i) => `<div class="layer-row"><span>${t("ctl.hidden_n", { n: i + 1 })}</span>
         <button type="button" data-l="${i}" data-act="minus" aria-label="${t("ctl.fewer_units", { n: i + 1 })}"${n <= 1 ? " disabled" : ""}>−</button>
         <b data-units="${i}">${n}</b>
         <button type="button" data-l="${i}" data-act="plus" aria-label="${t("ctl.more_units", { n: i + 1 })}"${n >= LIMITS.units ? " disabled" : ""}>+</button>
-        <select data-l="${i}" aria-label="${t("ctl.layer_act", { n: i + 1 })}">${options(ACTS, list[i])}</select></div>`)
+        <select data-l="${i}" aria-label="${t("ctl.layer_act", { n: i + 1 })}">${options(ACTS, list[i])}</select></div>`,
+      )
       .join("");
     const mixed = new Set(list).size > 1;
-    $("activation").innerHTML = options(ACTS, mixed ? "mixed" : list[0] || (typeof c.activation === "string" ? c.activation : "tanh")) +
+    $("activation").innerHTML =
+      options(ACTS, mixed ? "mixed" : list[0] || (typeof c.activation === "string" ? c.activation : "tanh")) +
       (mixed ? `<option value="mixed" selected>${t("ctl.per_layer")}</option>` : "");
     $("activation").disabled = h.length === 0;
     $("output-act").innerHTML = options(["linear", "sigmoid", "tanh", "softmax"], c.output_activation);

@@ -3,8 +3,8 @@
 // its scale), seed, and the speed (steps per frame). Hyperparameters change without a reset; a new
 // initialization or seed means new weights, so those re-initialize (the seed through the server itself).
 
-import { PACES } from "./config-actions.js";
 import { t } from "../i18n/index.js";
+import { PACES } from "./config-actions.js";
 
 const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
@@ -20,7 +20,6 @@ const numOptions = (values, current) => {
  */
 export function mountTrainPanel({ store, actions, root }) {
   const $ = (id) => root.getElementById(id);
-  const session = () => store.get().session;
 
   /** A number typed into an input, checked against [lo, hi]; an out-of-range value is refused here. */
   function number(id, lo, hi, integer = false) {
@@ -92,7 +91,9 @@ export function mountTrainPanel({ store, actions, root }) {
   }
 
   function paces(s) {
-    $("pace").innerHTML = PACES.map((p) => `<option value="${p.key}"${p.key === s.pace ? " selected" : ""}>${t(`pace.${p.key}`)}</option>`).join("");
+    $("pace").innerHTML = PACES.map(
+      (p) => `<option value="${p.key}"${p.key === s.pace ? " selected" : ""}>${t(`pace.${p.key}`)}</option>`,
+    ).join("");
   }
 
   store.subscribe((s, changed) => {

@@ -3,8 +3,8 @@
 // beside the controls they concern — and sharing: copy the link, export and import the run.
 
 import { listDatasets } from "../core/api.js";
-import { mountCsvBox } from "./csv-box.js";
 import { t } from "../i18n/index.js";
+import { mountCsvBox } from "./csv-box.js";
 import { mountDataPanel } from "./panel-data.js";
 import { mountNetPanel } from "./panel-net.js";
 import { mountTrainPanel } from "./panel-train.js";
@@ -33,7 +33,9 @@ export function mountPanel(deps) {
   function scenarios(s) {
     menu.innerHTML =
       `<option value="">${t("ctl.scenario_pick")}</option>` +
-      SCENARIOS.map((sc) => `<option value="${sc.id}"${sc.id === s.scenario ? " selected" : ""}>${t(`sc.${sc.id}.title`)}</option>`).join("");
+      SCENARIOS.map(
+        (sc) => `<option value="${sc.id}"${sc.id === s.scenario ? " selected" : ""}>${t(`sc.${sc.id}.title`)}</option>`,
+      ).join("");
   }
 
   $("copy-link").addEventListener("click", async () => {
@@ -50,7 +52,7 @@ export function mountPanel(deps) {
   });
   $("export").addEventListener("click", () => actions.exportRun().catch((err) => store.set({ notice: err.message })));
   $("import").addEventListener("change", (e) => {
-    const file = e.target.files && e.target.files[0];
+    const file = e.target.files?.[0];
     e.target.value = "";
     if (file) actions.importRun(file);
   });

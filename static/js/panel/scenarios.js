@@ -3,7 +3,7 @@
 
 const ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
 
-/** The default config, every field given (the server's defaults of SPEC §3 for the circle data). */
+/** The default config, every field given (the server's defaults of docs/api.md for the circle data). */
 export const BASE = Object.freeze({
   dataset: { name: "circle", samples: 500, noise: 0, train_fraction: 0.5, seed: 0, classes: 3 },
   features: ["x1", "x2"],

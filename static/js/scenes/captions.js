@@ -2,10 +2,9 @@
 // and, where it helps, the number it produced.
 
 import { fmt } from "../core/format.js";
-import { t } from "../i18n/index.js";
 import { math, mi, mn, mo, num, row, sym, text, v } from "../core/mathml.js";
 import { activationOf, outputRule, pick } from "../core/trace.js";
-
+import { t } from "../i18n/index.js";
 
 const vec = (letter, l) => sym(mi(letter), null, l);
 const bracket = (inner) => row(mo("["), mn(1), mo(";"), inner, mo("]"));
@@ -37,8 +36,16 @@ export function caption(model, index, { row: r, config }) {
     const y = pick(model.y, r);
     const loss = t(`loss.${config.loss}_long`);
     html = batch
-      ? t("cap.cost_batch", { loss, eq: math(`${mi("J")}${mo("=")}${text("(1/m) Σ ℓ")}${mo("=")}${num(model.cost.data)}`), who })
-      : t("cap.cost_sample", { loss, eq: math(`${mi("ℓ")}${mo("=")}${num(model.cost.data)}`), y: y.map((x) => fmt(x)).join(", ") });
+      ? t("cap.cost_batch", {
+          loss,
+          eq: math(`${mi("J")}${mo("=")}${text("(1/m) Σ ℓ")}${mo("=")}${num(model.cost.data)}`),
+          who,
+        })
+      : t("cap.cost_sample", {
+          loss,
+          eq: math(`${mi("ℓ")}${mo("=")}${num(model.cost.data)}`),
+          y: y.map((x) => fmt(x)).join(", "),
+        });
   } else if (ph.phase === "backward" && l === L) {
     const rule = outputRule(config.loss, config.output_activation);
     const rhs = rule.simple
@@ -49,11 +56,20 @@ export function caption(model, index, { row: r, config }) {
   } else if (ph.phase === "backward") {
     const g = activationOf(config, l, L);
     const rhs = `${row(mo("("), `<msup>${mi("Θ")}${row(mo("("), mn(l), mo(")"), mo("⊤"))}</msup>`, vec("δ", l + 1), mo(")"))}${times}${mi("g′")}${row(mo("("), vec("z", l), mo(")"))}`;
-    html = t("cap.hidden_error", { eq: math(`${vec("δ", l)}${mo("=")}${rhs}`), g, share: math(`${v("Θ", ["k", "j"], l)}${v("δ", "k", l + 1)}`) });
+    html = t("cap.hidden_error", {
+      eq: math(`${vec("δ", l)}${mo("=")}${rhs}`),
+      g,
+      share: math(`${v("Θ", ["k", "j"], l)}${v("δ", "k", l + 1)}`),
+    });
   } else if (ph.phase === "gradient") {
     const a = bracket(vec("a", l));
-    const body = batch ? `${text("(1/m)")}${mo("Σ")}${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>` : `${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>`;
-    const reg = config.regularization !== "none" && config.reg_rate > 0 ? t("cap.reg_term", { kind: config.regularization.toUpperCase() }) : "";
+    const body = batch
+      ? `${text("(1/m)")}${mo("Σ")}${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>`
+      : `${vec("δ", l + 1)}<msup>${a}${mo("⊤")}</msup>`;
+    const reg =
+      config.regularization !== "none" && config.reg_rate > 0
+        ? t("cap.reg_term", { kind: config.regularization.toUpperCase() })
+        : "";
     html = t("cap.gradient", { eq: math(`${vec("D", l)}${mo("=")}${body}`), reg });
   } else if (ph.phase === "update") {
     const u = model.update[l];
@@ -62,7 +78,8 @@ export function caption(model, index, { row: r, config }) {
     const opt = model.optimizer;
     const rule =
       opt === "sgd"
-        ? math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("−")}${mi("α")}${vec("D", l)}`) + `, α = ${fmt(model.learningRate)}`
+        ? math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("−")}${mi("α")}${vec("D", l)}`) +
+          `, α = ${fmt(model.learningRate)}`
         : t("cap.opt_rule", { opt, eq: math(`${vec("Θ", l)}${mo("←")}${vec("Θ", l)}${mo("+")}${mi("ΔΘ")}`) });
     html = t("cap.update", { rule, big: fmt(big) });
   }

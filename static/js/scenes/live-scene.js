@@ -3,10 +3,8 @@
 // error streaming backward), the gradients D or the updates ΔΘ of the latest batch.
 
 import { fmtShort } from "../core/format.js";
+import { FRAME, frameArray, frameWeights, hasBatch, hasStep } from "../core/frame.js";
 import { intensity, linkWidth, maxAbs, niceScale, signClass } from "../net/scales.js";
-
-/** The views a learner can switch between while playing. */
-export const VIEWS = Object.freeze(["weights", "activations", "error", "gradients", "updates"]);
 
 /**
  * Element (k, j) of a frame matrix, or NaN when the array is absent.
@@ -24,12 +22,10 @@ function at(m, k, j) {
  * @returns {{a: Float32Array | null, z: Float32Array | null, delta: Float32Array | null}}
  */
 export function unitValues(frame, l, source) {
-  const A = frame.arrays;
-  const useBatch = source === "batch" && A[`A${l}`];
-  const get = (name) => (A[name] ? A[name].data : null);
-  return useBatch
-    ? { a: get(`A${l}`), z: null, delta: get(`E${l}`) }
-    : { a: get(`PA${l}`), z: get(`PZ${l}`), delta: get(`PE${l}`) };
+  const get = (key) => frameArray(frame, key)?.data ?? null;
+  return source === "batch" && hasBatch(frame)
+    ? { a: get(FRAME.A(l)), z: null, delta: get(FRAME.E(l)) }
+    : { a: get(FRAME.PA(l)), z: get(FRAME.PZ(l)), delta: get(FRAME.PE(l)) };
 }
 
 /**
@@ -40,13 +36,10 @@ export function unitValues(frame, l, source) {
  * @returns {{view: string, scale: number, missing: boolean}}
  */
 export function paintLive(view, frame, { view: mode, source, sizes }) {
-  const A = frame.arrays;
   const L = sizes.length;
-  const hasBatch = Boolean(A.D1);
   const want = mode;
-  if ((mode === "gradients" || mode === "updates") && !hasBatch) mode = "weights";
-  const W = [];
-  for (let l = 1; l < L; l++) W.push(A[`W${l}`]);
+  if ((mode === "gradients" || mode === "updates") && !hasStep(frame)) mode = "weights";
+  const W = frameWeights(frame, L);
   const wScale = niceScale(Math.max(...W.map((m) => maxAbs(m ? m.data : []))));
   const units = [];
   for (let l = 1; l <= L; l++) units.push(unitValues(frame, l, source));
@@ -71,8 +64,8 @@ export function paintLive(view, frame, { view: mode, source, sizes }) {
       return [linkWidth(v, scale), "err", 0.3 + 0.7 * intensity(v, scale)];
     };
   } else if (mode === "gradients" || mode === "updates") {
-    const name = mode === "gradients" ? "D" : "U";
-    const mats = W.map((_, i) => A[`${name}${i + 1}`]);
+    const key = mode === "gradients" ? FRAME.D : FRAME.U;
+    const mats = W.map((_, i) => frameArray(frame, key(i + 1)));
     scale = Math.max(...mats.map((m) => maxAbs(m.data)));
     linkFn = (l, k, j) => {
       const v = at(mats[l - 1], k, j);

@@ -1,13 +1,14 @@
 // The centre of the page and the inspector: paints the network from the store (frames while playing, the
-// trace's timeline in step mode), the phase strip, the caption, the legend and the inspector panel.
+// trace's timeline in step mode), the phase strip, the caption, the legend and the inspector panel. Step
+// mode's painters (step-scene.js, captions.js and its MathML) load with the first trace: a page that has
+// just opened shows frames, and stays light.
 
-import { caption } from "./captions.js";
-import { paintLive } from "./live-scene.js";
-import { fromFrame, fromTrace } from "../inspector/inspector-data.js";
 import { fmt } from "../core/format.js";
-import { getLang, t } from "../i18n/index.js";
-import { paintStep } from "./step-scene.js";
+import { frameFits, hasBatch } from "../core/frame.js";
 import { activationOf, phaseName } from "../core/trace.js";
+import { getLang, t } from "../i18n/index.js";
+import { fromFrame, fromTrace } from "../inspector/inspector-data.js";
+import { paintLive } from "./live-scene.js";
 
 const SUB = "₀₁₂₃₄₅₆₇₈₉";
 const SHORT = { forward: "a", cost: "ℓ", backward: "δ", gradient: "D", update: "Θ" };
@@ -22,15 +23,6 @@ export function featureLabel(name) {
     .replace(/sin\((.+)\)/, "sin $1");
 }
 
-/** Whether a frame's weight matrices have the shapes of the network drawn (a reshape may be in flight). */
-function frameFits(frame, sizes) {
-  for (let l = 1; l < sizes.length; l++) {
-    const w = frame.arrays[`W${l}`];
-    if (!w || w.shape[0] !== sizes[l] || w.shape[1] !== sizes[l - 1] + 1) return false;
-  }
-  return !frame.arrays[`W${sizes.length}`];
-}
-
 const swatch = (cls, label) => `<span class="key"><i class="sw ${cls}"></i>${label}</span>`;
 
 /**
@@ -43,6 +35,25 @@ const swatch = (cls, label) => `<span class="key"><i class="sw ${cls}"></i>${lab
 export function mountStage({ store, view, inspector, timeline, els, actions }) {
   let lastInspect = 0;
   let inspectTimer = 0;
+  /** @type {{paintStep: Function, caption: Function} | null} */
+  let stepMods = null;
+  let stepLoading = null;
+
+  /** Load step mode's painters once, then draw the step shown (a failed load is tried again next time). */
+  function loadStep() {
+    if (stepLoading) return;
+    stepLoading = Promise.all([import("./step-scene.js"), import("./captions.js")]).then(
+      ([scene, captions]) => {
+        stepMods = { paintStep: scene.paintStep, caption: captions.caption };
+        const s = store.get();
+        renderPhases(s);
+        renderStep(timeline.index, timeline.p);
+      },
+      () => {
+        stepLoading = null;
+      },
+    );
+  }
 
   function setShape(s) {
     const cfg = s.session.config;
@@ -54,7 +65,7 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
       return `${what}\n${activationOf(cfg, l, L)}`;
     });
     const raw = Array.from({ length: s.sizes[0] }, (_, i) => `x${i + 1}`); // >2 inputs: the raw columns
-    const inputs = (cfg.features && cfg.features.length ? cfg.features : raw).map(featureLabel);
+    const inputs = (cfg.features?.length ? cfg.features : raw).map(featureLabel);
     view.setShape(s.sizes, { inputs, titles });
     // The one- and two-column layouts give the network a height for its tallest column (screens.css).
     els.box.style.setProperty("--rows", String(Math.max(...s.sizes) + 1));
@@ -63,7 +74,8 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
   function renderStep(index, p) {
     const s = store.get();
     if (s.mode !== "step" || !s.trace || index < 0) return;
-    const info = paintStep(view, s.trace, index, p, { row: s.row, config: s.session.config });
+    if (!stepMods) return loadStep();
+    const info = stepMods.paintStep(view, s.trace, index, p, { row: s.row, config: s.session.config });
     legendStep(s.trace.phases[index], info);
   }
 
@@ -88,7 +100,10 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
       gradients: swatch("err", t("leg.grad")) + t("leg.d_width", { max }),
       updates: swatch("pos", "ΔΘ &gt; 0") + swatch("neg", "ΔΘ &lt; 0") + t("leg.u_width", { max }),
     }[info.view];
-    const src = s.source === "batch" && s.frame.arrays.A1 ? t("leg.src_batch") : t("leg.src_sample", { n: s.frame.header.probe?.sample ?? 0 });
+    const src =
+      s.source === "batch" && hasBatch(s.frame)
+        ? t("leg.src_batch")
+        : t("leg.src_sample", { n: s.frame.header.probe?.sample ?? 0 });
     const miss = info.missing ? t("leg.no_step") : "";
     const maps = s.maps && s.data && s.data.inputs <= 2 ? t("leg.maps") : "";
     els.legend.innerHTML = `${what}${swatch("bias", t("leg.bias"))}<span class="key note-key">${t("leg.units_from", { src })}${miss}${maps}</span>`;
@@ -120,7 +135,8 @@ export function mountStage({ store, view, inspector, timeline, els, actions }) {
       if (i === s.phase) b.setAttribute("aria-current", "step");
       else b.removeAttribute("aria-current");
     });
-    const c = caption(s.trace, s.phase, { row: s.row, config: s.session.config });
+    if (!stepMods) return loadStep();
+    const c = stepMods.caption(s.trace, s.phase, { row: s.row, config: s.session.config });
     els.caption.innerHTML = `<strong>${c.title}</strong> — ${c.html}`;
     els.svg.dataset.phase = phaseName(phases[s.phase]);
   }

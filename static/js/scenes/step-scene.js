@@ -3,8 +3,8 @@
 // have reached — weights, then lit by the error's share Θ_kj·δ_k, then their gradient D, then updated.
 
 import { fmt, fmtShort } from "../core/format.js";
-import { ease, intensity, linkWidth, maxAbs, niceScale, segment, signClass } from "../net/scales.js";
 import { pick, sampleLoss } from "../core/trace.js";
+import { ease, intensity, linkWidth, maxAbs, niceScale, segment, signClass } from "../net/scales.js";
 
 /**
  * Where each layer stands at (index, p): how far its units and its links have got.

@@ -1,28 +1,40 @@
-// Pure modules of the page's part 2, tested in Node (node --test tests/js): the forward pass over the
+// Pure modules of the settings panel and the output, tested in Node (node --test tests/js): the forward pass over the
 // grid, CSV parsing, symmetry, colour scales, scenarios, the URL, dataset patches and the speeds.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { activate, forwardGrid, makeGrid, netOf, toMats } from "../../static/js/core/forward.js";
-import { inferTask, parseCsv, splitRows } from "../../static/js/panel/csv.js";
+import { configFromUrl, shareable, urlFor } from "../../static/js/core/session.js";
+import { agreement } from "../../static/js/inspector/gradcheck-view.js";
 import { symmetricLayers } from "../../static/js/net/symmetry.js";
 import { paintTile, scaleOf } from "../../static/js/output/heatmap.js";
-import { BASE, SCENARIOS, scenarioConfig } from "../../static/js/panel/scenarios.js";
-import { configFromUrl, shareable, urlFor } from "../../static/js/core/session.js";
-import { datasetPatch } from "../../static/js/panel/panel-data.js";
-import { stepsPerFrame } from "../../static/js/panel/config-actions.js";
 import { plotData, spanOf } from "../../static/js/output/plot-data.js";
-import { agreement } from "../../static/js/inspector/gradcheck-view.js";
-import { customPatch } from "../../static/js/panel/csv.js";
+import { stepsPerFrame } from "../../static/js/panel/config-actions.js";
+import { customPatch, inferTask, parseCsv, splitRows } from "../../static/js/panel/csv.js";
+import { datasetPatch } from "../../static/js/panel/panel-data.js";
+import { BASE, SCENARIOS, scenarioConfig } from "../../static/js/panel/scenarios.js";
 
 const close = (a, b, tol = 1e-6) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
 test("forward pass over a grid: features, activations, every unit's value", () => {
-  const W1 = [[0.1, 0.5, -0.3], [-0.2, 0.4, 0.8]];
+  const W1 = [
+    [0.1, 0.5, -0.3],
+    [-0.2, 0.4, 0.8],
+  ];
   const W2 = [[0.3, -1.2, 0.7]];
   const grid = { x1: Float64Array.from([1, -2]), x2: Float64Array.from([0.5, 3]), P: 2 };
   const net = netOf({ features: ["x1", "x1*x2"], activation: "tanh", hidden: [2], output_activation: "sigmoid" });
-  const f = forwardGrid(toMats([[[0.1, 0.5, -0.3], [-0.2, 0.4, 0.8]], W2]), net, grid);
+  const f = forwardGrid(
+    toMats([
+      [
+        [0.1, 0.5, -0.3],
+        [-0.2, 0.4, 0.8],
+      ],
+      W2,
+    ]),
+    net,
+    grid,
+  );
   assert.deepEqual(f.sizes, [2, 2, 1]);
   for (let p = 0; p < 2; p++) {
     const feats = [grid.x1[p], grid.x1[p] * grid.x2[p]];
@@ -58,10 +70,17 @@ test("activations mirror the engine; softmax outputs sum to 1; buffers are reuse
   const grid = makeGrid({ x1: [-6, 6], x2: [-6, 6] }, 4, 4);
   assert.equal(grid.P, 16);
   assert.ok(grid.x2[0] > grid.x2[15], "row 0 is the top of the plane");
-  const mats = toMats([[[0, 1, 0], [0, 0, 1], [1, 1, 1]]]);
+  const mats = toMats([
+    [
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 1],
+    ],
+  ]);
   const net = { features: ["x1", "x2"], activations: [], output: "softmax" };
   const a = forwardGrid(mats, net, grid);
-  for (let p = 0; p < 16; p++) assert.ok(close(a.values[1][3 * p] + a.values[1][3 * p + 1] + a.values[1][3 * p + 2], 1, 1e-12));
+  for (let p = 0; p < 16; p++)
+    assert.ok(close(a.values[1][3 * p] + a.values[1][3 * p + 1] + a.values[1][3 * p + 2], 1, 1e-12));
   const b = forwardGrid(mats, net, grid, a);
   assert.equal(a.values[1], b.values[1], "the same buffer");
   const oneD = makeGrid({ x1: [-6, 6], x2: [-1, 1] }, 10, 1);
@@ -70,7 +89,10 @@ test("activations mirror the engine; softmax outputs sum to 1; buffers are reuse
 
 test("CSV: header optional, separators, errors with line and column, limits", () => {
   const ok = parseCsv("x1,x2,y\n1,2,0\n\n# a comment\n3,4.5e-1,1\n");
-  assert.deepEqual(ok.x, [[1, 2], [3, 0.45]]);
+  assert.deepEqual(ok.x, [
+    [1, 2],
+    [3, 0.45],
+  ]);
   assert.deepEqual(ok.y, [0, 1]);
   assert.deepEqual(ok.header, ["x1", "x2", "y"]);
   assert.deepEqual(parseCsv("1;2\n3;4").x, [[1], [3]]);
@@ -78,7 +100,10 @@ test("CSV: header optional, separators, errors with line and column, limits", ()
   // a spreadsheet's semicolon CSV with decimal commas (issue 12): read, not "“1,0” is not a number"
   const eu = parseCsv("x1;x2;y\n1,0;-2,5;0\n0,25;3;1,5e1\n");
   assert.equal(eu.error, null);
-  assert.deepEqual(eu.x, [[1, -2.5], [0.25, 3]]);
+  assert.deepEqual(eu.x, [
+    [1, -2.5],
+    [0.25, 3],
+  ]);
   assert.deepEqual(eu.y, [0, 15]);
   assert.equal(parseCsv("1,0,2\n3,4,5").x[0].length, 2, "with commas as separators a comma is never a decimal point");
   assert.deepEqual(parseCsv("x,y\n1,2\n3,abc").error, { code: "csv.number", line: 3, column: 2, value: "abc" });
@@ -96,13 +121,33 @@ test("CSV: header optional, separators, errors with line and column, limits", ()
   assert.equal(splitRows([[1], [2]], [1, 2], 0).x_test, undefined);
   const patch = customPatch({ x: [[1], [2], [3]], y: [0.5, 1, 2] }, "", 0);
   assert.deepEqual([patch.features, patch.output_activation, patch.loss], [["x1"], "linear", "mse"]);
-  assert.equal(customPatch({ x: [[1, 2, 3], [4, 5, 6]], y: [0, 1] }, "", 0).features.length, 0);
+  assert.equal(
+    customPatch(
+      {
+        x: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        y: [0, 1],
+      },
+      "",
+      0,
+    ).features.length,
+    0,
+  );
 });
 
 test("symmetry: layers whose units all have the same incoming weights", () => {
   const m = (rows) => toMats([rows])[0];
-  const same = m([[0.1, 0.2], [0.1, 0.2], [0.1, 0.2]]);
-  const diff = m([[0.1, 0.2], [0.1, 0.3]]);
+  const same = m([
+    [0.1, 0.2],
+    [0.1, 0.2],
+    [0.1, 0.2],
+  ]);
+  const diff = m([
+    [0.1, 0.2],
+    [0.1, 0.3],
+  ]);
   const out = m([[1, 2, 3, 4]]);
   assert.deepEqual(symmetricLayers([same, diff, out]), [2]);
   assert.deepEqual(symmetricLayers([diff, same, out]), [3]);
@@ -160,7 +205,11 @@ test("a new dataset brings its task's output and loss and valid features", () =>
   assert.deepEqual(xor.features, ["x1", "x2", "x1*x2"]);
   assert.ok(!("loss" in xor));
   assert.equal(xor.dataset.noise, 0.1);
-  const back = datasetPatch({ task: "regression", config: { ...BASE, features: ["sin(x1)"] } }, { inputs: 1 }, { name: "blobs", task: "multiclass", inputs: 2 });
+  const back = datasetPatch(
+    { task: "regression", config: { ...BASE, features: ["sin(x1)"] } },
+    { inputs: 1 },
+    { name: "blobs", task: "multiclass", inputs: 2 },
+  );
   assert.deepEqual(back.features, ["x1", "x2"]);
   assert.equal(back.output_activation, "softmax");
 });
@@ -172,7 +221,10 @@ test("speeds, plot data, agreement classes", () => {
   assert.equal(stepsPerFrame("e5", s), 125);
   assert.equal(stepsPerFrame("nonsense", s), 0);
   assert.deepEqual(spanOf([[1], [2]], 0, true), [-6, 6]);
-  const pd = plotData({ config: { dataset: { name: "custom" } }, data: { task: "regression", x: [[0], [10]], y: [1, -3] } });
+  const pd = plotData({
+    config: { dataset: { name: "custom" } },
+    data: { task: "regression", x: [[0], [10]], y: [1, -3] },
+  });
   assert.equal(pd.inputs, 1);
   assert.equal(pd.range, 3);
   assert.ok(pd.domain.x1[0] < 0 && pd.domain.x1[1] > 10);
