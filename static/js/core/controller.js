@@ -99,6 +99,9 @@ export function createController({ store, socket, timeline, storage, url }) {
   });
   socket.addEventListener("status", (e) => {
     const d = e.detail;
+    // A frame still waiting for its animation frame was sent before this status (a pause sends the frame of
+    // where it stopped, then the status): drawn after it, its status must not undo this one.
+    if (pending) pending = { ...pending, header: { ...pending.header, status: d.status } };
     store.set({ status: d.status, divergence: d.divergence, step: d.step });
   });
   socket.addEventListener("trace", (e) => {
