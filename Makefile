@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app tests bench
 
 lint-js: $(NODE_STAMP)
-	node_modules/.bin/biome ci
+	node_modules/.bin/biome ci --error-on-warnings
 
 # Apply Biome's safe fixes and its formatting to the page's JavaScript and style sheets.
 format-js: $(NODE_STAMP)

@@ -7,7 +7,7 @@ import "./i18n/page.js";
 import { CODE_RE, normalizeCode } from "./classroom/join-code.js";
 import { roomCall } from "./classroom/room-api.js";
 import { createController } from "./core/controller.js";
-import { fmt, fmtCount } from "./core/format.js";
+import { fmtCount } from "./core/format.js";
 import { LiveSocket } from "./core/socket.js";
 import { createStore, initialState } from "./core/store.js";
 import { ready } from "./i18n/index.js";
@@ -18,7 +18,7 @@ import { onSwipe } from "./net/swipe.js";
 import { mountOutput } from "./output/output.js";
 import { plotData } from "./output/plot-data.js";
 import { UnitMaps } from "./output/unit-maps.js";
-import { paintPhaseButtons, showSize } from "./page/controls.js";
+import { paintPhaseButtons, paintReadout, setText, showSize } from "./page/controls.js";
 import { mountFolds, reveal } from "./page/fold.js";
 import { mountOffline } from "./page/offline.js";
 import { mountTabs } from "./page/tabs.js";
@@ -143,9 +143,7 @@ function mountRoomControls(store, actions) {
     }
   });
 
-  const text = (id, value) => {
-    if ($(id).textContent !== value) $(id).textContent = value;
-  };
+  const text = (id, value) => setText($(id), value);
   const paint = (s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
     if (has("status", "closed", "lang")) {
@@ -159,12 +157,7 @@ function mountRoomControls(store, actions) {
       actions.setTab("output");
     }
     if (has("trace") && s.trace && s.trace.kind === "step") actions.setTab("inspector");
-    if (has("step", "epoch", "metrics")) {
-      text("r-step", fmtCount(s.step));
-      text("r-epoch", fmtCount(s.epoch));
-      text("r-train", fmt(s.metrics?.train_loss));
-      text("r-test", fmt(s.metrics?.test_loss));
-    }
+    if (has("step", "epoch", "metrics")) paintReadout(s, $);
     if (has("connection", "closed", "lang")) {
       const state = s.closed ? "closed" : s.connection;
       text("conn-text", t(`room.conn_${state}`));

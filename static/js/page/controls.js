@@ -73,10 +73,7 @@ export function mountControls({ store, actions, root }) {
     }
   });
 
-  const text = (id, value) => {
-    const el = $(id);
-    if (el.textContent !== value) el.textContent = value;
-  };
+  const text = (id, value) => setText($(id), value);
 
   const paint = (s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
@@ -87,12 +84,7 @@ export function mountControls({ store, actions, root }) {
       $("play").disabled = s.status === "diverged";
       root.body.dataset.status = s.status;
     }
-    if (has("step", "epoch", "metrics")) {
-      text("r-step", fmtCount(s.step));
-      text("r-epoch", fmtCount(s.epoch));
-      text("r-train", fmt(s.metrics?.train_loss));
-      text("r-test", fmt(s.metrics?.test_loss));
-    }
+    if (has("step", "epoch", "metrics")) paintReadout(s, $);
     if (has("status", "divergence", "lang")) {
       const div = s.status === "diverged";
       $("banner").hidden = !div;
@@ -154,6 +146,27 @@ function nativeKeys(t) {
   }
   if (t.closest("button, [role=button]")) return [" ", "Enter"];
   return [];
+}
+
+/**
+ * Set an element's text, only when it differs (no needless layout).
+ * @param {HTMLElement} el
+ * @param {string} value
+ */
+export function setText(el, value) {
+  if (el.textContent !== value) el.textContent = value;
+}
+
+/**
+ * The header's readout — step, epoch, train and test loss — for the store's state (main and room page).
+ * @param {{step: number, epoch: number, metrics: {train_loss?: number, test_loss?: number} | null}} s
+ * @param {(id: string) => HTMLElement} $
+ */
+export function paintReadout(s, $) {
+  setText($("r-step"), fmtCount(s.step));
+  setText($("r-epoch"), fmtCount(s.epoch));
+  setText($("r-train"), fmt(s.metrics?.train_loss));
+  setText($("r-test"), fmt(s.metrics?.test_loss));
 }
 
 /**
