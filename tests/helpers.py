@@ -26,6 +26,7 @@ from app.wire import read_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 5.0  # seconds any single expected message may take
+START_WAIT = 60.0  # seconds a server may take to start and warm its engine up (about 19 on a machine at load 14)
 SMALL: dict[str, Any] = {
     "dataset": {"name": "circle", "samples": 200},
     "hidden": [4, 2],
@@ -65,7 +66,7 @@ class LiveServer:
         # The server's log goes to a file: a pipe nobody reads would fill and block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + START_WAIT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
