@@ -179,7 +179,7 @@ class LiveHub:
         batch: dict[str, Any] | None = None
         if record is not None:
             batch = {"step": record.step, "m": record.trace.m}
-            for i, (d, u) in enumerate(zip(record.trace.grads, record.delta_theta, strict=True), start=1):
+            for i, (d, u) in enumerate(zip(record.trace.grads, record.update, strict=True), start=1):
                 arrays += [(f"D{i}", d), (f"U{i}", u)]
             # means over the batch: np.add.reduce / m is what ndarray.mean computes, without its overhead
             m = record.trace.m
@@ -252,7 +252,7 @@ def step_message(session: Session, unit: str, sample: int | None) -> dict[str, A
         "indices": record.indices,
         "learning_rate": tr.config.learning_rate,
         "optimizer": tr.config.optimizer,
-        "phases": wire.phases(record.trace, tr.dataset.y_train[record.indices], before, record.delta_theta),
+        "phases": wire.phases(record.trace, tr.dataset.y_train[record.indices], before, record.update),
     }
 
 

@@ -105,7 +105,7 @@ def gradcheck(g: GradCheck) -> dict[str, Any]:
     }
 
 
-def phases(t: Trace, y: Array, before: Sequence[Array], delta_theta: Sequence[Array] | None) -> list[dict[str, Any]]:
+def phases(t: Trace, y: Array, before: Sequence[Array], update: Sequence[Array] | None) -> list[dict[str, Any]]:
     """One pass in the order the page animates it: forward (layer 1..L: z, a), the cost (with the targets y),
     backward (δ from layer L down to 2), the gradients D^(l) (l = L−1 down to 1) and, for a training step, the
     update of each Θ^(l): before, ΔΘ and after (``before`` are the weights the pass used)."""
@@ -126,8 +126,8 @@ def phases(t: Trace, y: Array, before: Sequence[Array], delta_theta: Sequence[Ar
         out.append({"phase": "backward", "layer": i + 1, "delta": _arr(t.delta[i])})  # type: ignore[arg-type]
     for i in range(last - 2, -1, -1):
         out.append({"phase": "gradient", "layer": i + 1, "D": _arr(t.grads[i])})
-    if delta_theta is not None:
-        for i, (b, d) in enumerate(zip(before, delta_theta, strict=True)):
+    if update is not None:
+        for i, (b, d) in enumerate(zip(before, update, strict=True)):
             out.append({"phase": "update", "layer": i + 1, "before": _arr(b), "delta": _arr(d), "after": _arr(b + d)})
     return out
 

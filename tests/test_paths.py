@@ -81,7 +81,7 @@ def same_record(a, b) -> None:
                 close(u, v, f"{name}^({layer + 1})")
     for layer, (u, v) in enumerate(zip(ta.grads, tb.grads, strict=True)):
         close(u, v, f"D^({layer + 1})")
-    for layer, (u, v) in enumerate(zip(a.delta_theta, b.delta_theta, strict=True)):
+    for layer, (u, v) in enumerate(zip(a.update, b.update, strict=True)):
         close(u, v, f"ΔΘ^({layer + 1})")
     close([ta.cost_data, ta.cost_regularization], [tb.cost_data, tb.cost_regularization], "cost split")
     close(a.grad_norms, b.grad_norms, "‖D‖")

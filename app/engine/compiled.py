@@ -27,20 +27,20 @@ FIRST_CHUNK = 8  # steps before a time-boxed run looks at its deadline (a few µ
 
 
 def step(trainer: Trainer, kernels: ModuleType, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
-    """Trainer._update on the compiled path: one step on the batch fed to ``ws``, in one kernel call that also
+    """Trainer._train_on on the compiled path: one step on the batch fed to ``ws``, in one kernel call that also
     takes the batch's data cost before the update when it records."""
     net, cfg = trainer.network, trainer.config
     cost_regularization = 0.0
     if record:
         args = (cfg.regularization, cfg.reg_rate, ws.m, net.theta_flat, net.reg_mask)
         cost_regularization = regularization_cost(*args)
-    if not train(trainer, kernels, ws, ws.a_aug[0], ws.y, 0, ws.m, 1, record):
+    if not train(trainer, kernels, ws, ws.a_aug[1], ws.y, 0, ws.m, 1, record):
         return None
     if not record:
         return None
     trace = net.snapshot_with(ws, float(trainer._cost[0]), cost_regularization)
-    delta = trainer.optimizer.step_buf.copy()
-    return StepRecord(trainer.step_count, trainer.epoch, indices, trace, delta, net._slices, trainer._grad_sq)
+    update = trainer.optimizer.update_buf.copy()  # ΔΘ
+    return StepRecord(trainer.step_count, trainer.epoch, indices, trace, update, net._slices, trainer._grad_sq)
 
 
 def train(
@@ -58,7 +58,7 @@ def train(
     ``ws`` holding the passes; the counters and optimizer follow. Returns the steps done: fewer than
     ``count`` when the run diverged (then it is in the diverged state, Θ as before that step)."""
     net, cfg, opt = trainer.network, trainer.config, trainer.optimizer
-    s1 = s2 = opt.step_buf  # sgd keeps no state
+    s1 = s2 = opt.update_buf  # sgd keeps no state
     if isinstance(opt, Momentum):
         s1 = opt.v
     elif isinstance(opt, Adam):
@@ -75,7 +75,7 @@ def train(
         )
     trainer._grad_sq = np.empty(len(net.shapes))  # a fresh array: a StepRecord may hold the last one
     done = kernels.train(
-        net.theta_flat, net.grad_flat, opt.step_buf, s1, s2, trainer._grad_sq, ws.buffer, x, y,
+        net.theta_flat, net.grad_flat, opt.update_buf, s1, s2, trainer._grad_sq, ws.buffer, x, y,
         net.layer_table, net.activation_codes, setup[1], setup[2], t, batch, start, count, record, trainer._cost,
     )  # fmt: skip
     if isinstance(opt, Adam):

@@ -1,16 +1,17 @@
 """The training step compiled by Numba: forward pass, δ, D, the divergence check and the update, for many
 steps in one call.
 
-The same maths as network.py, functions.py and optimizers.py (the NumPy reference), written as loops over
+The same maths as network.py, functions.py and optimizers.py (the NumPy path), written as loops over
 the same float64 arrays, so that a step costs its arithmetic rather than ~40 NumPy calls. Importing this
 module compiles every kernel for the signatures below (or loads them from Numba's on-disk cache, next to
 this file), so that nothing compiles later, inside a student's step; paths.py imports it in the background.
 
-Arrays are those of the reference engine: ``theta`` the flat Θ vector, ``buf`` a Workspace's flat buffer
-(one column per sample), ``x`` a [1; x] block with one column per sample. ``layers`` describes the network,
-one row per layer l = 0..L−1 (0 the input layer): S_l, the offset in ``theta`` of the Θ that feeds layer l,
-and the rows in ``buf`` where a^(l), z^(l) and δ^(l) begin (the block of m columns at row r starts at r·m,
-so one buffer serves any batch size up to its own). Every operation follows the reference's order of
+Arrays are those of the NumPy path: ``theta`` the flat Θ vector, ``buf`` a Workspace's flat buffer
+(one column per sample), ``x`` a [1; x] block with one column per sample. Layers carry the course's numbers
+l = 1..L (docs/maths.md): ``layers`` has one row per layer l (row 0 unused) holding S_l, the offset in ``theta``
+of Θ^(l) (which joins layer l to layer l + 1), and the rows in ``buf`` where a^(l), z^(l) and δ^(l) begin (the
+block of m columns at row r starts at r·m, so one buffer serves any batch size up to its own); ``acts[l]`` is
+layer l's activation code. Every operation follows the NumPy path's order of
 operations element by element; only the sums of the matrix products are taken in another order, so the two
 paths agree to ~1e-15 relative per step.
 """
@@ -31,7 +32,7 @@ LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
 MSE, CROSS_ENTROPY = range(2)
 NO_REGULARIZATION, L1, L2 = range(3)
 SGD, MOMENTUM, ADAM = range(3)
-SIZE, THETA, A_ROW, Z_ROW, DELTA_ROW = range(5)  # the columns of ``layers``
+SIZE, THETA, A_ROW, Z_ROW, DELTA_ROW = range(5)  # the columns of ``layers`` (row l: layer l)
 
 # The compiled signatures: flat float64 vectors, the layer table and codes, and x, y as read-only blocks of any
 # layout (a batch is a slice of an epoch's columns; a dataset's arrays are read-only).
@@ -48,7 +49,7 @@ _njit: Any = njit
 def compiled(*signature: Any) -> Any:
     """Numba's njit with the engine's options: cached on disk, the GIL released while it runs (other sessions'
     threads go on), NumPy's error model (1/0 is ∞, never an exception), and no fastmath (IEEE order of
-    operations, NaN propagates), so that results match the NumPy reference."""
+    operations, NaN propagates), so that results match the NumPy path."""
     return _njit(*signature, cache=True, nogil=True, error_model="numpy")
 
 
@@ -89,17 +90,23 @@ def block(buf, row, rows, m):
 
 @njit(inline="always")
 def weights(theta, layers, l):
-    """Θ feeding layer l, S_l × (1 + S_{l−1}), bias weights in column 0."""
-    s, fan_in = layers[l, SIZE], layers[l - 1, SIZE]
-    return theta[layers[l, THETA] : layers[l, THETA] + s * (1 + fan_in)].reshape((s, 1 + fan_in))
+    """Θ^(l) (or D^(l), from the gradient vector), S_{l+1} × (1 + S_l), bias weights in column 0."""
+    rows, fan_in = layers[l + 1, SIZE], layers[l, SIZE]
+    return theta[layers[l, THETA] : layers[l, THETA] + rows * (1 + fan_in)].reshape((rows, 1 + fan_in))
 
 
 @njit(inline="always")
-def source(buf, x, layers, l, start, m):
-    """a^(l−1) without its row of ones: the batch's columns of x for l = 1, else the block in ``buf``."""
+def activations(buf, x, layers, l, start, m):
+    """a^(l) without its row of ones: the batch's columns of x for l = 1, else the block in ``buf``."""
     if l == 1:
         return x[1:, start : start + m]
-    return block(buf, layers[l - 1, A_ROW], layers[l - 1, SIZE], m)
+    return block(buf, layers[l, A_ROW], layers[l, SIZE], m)
+
+
+@njit(inline="always")
+def rows_of(buf, layers, l, kind, m):
+    """a^(l) (kind A_ROW, without its row of ones), z^(l) (Z_ROW) or δ^(l) (DELTA_ROW), S_l × m, for l ≥ 2."""
+    return block(buf, layers[l, kind], layers[l, SIZE], m)
 
 
 @njit(inline="always")
@@ -145,15 +152,15 @@ def activate(code, z, a):
 
 @compiled(FORWARD_SIG)
 def forward(theta, layers, acts, buf, x, start, m):
-    """z^(l) = Θ^(l−1)·[1; a^(l−1)], a^(l) = g(z^(l)) for the m columns of x from ``start``, into ``buf``."""
-    last = layers.shape[0] - 1
-    for l in range(1, last + 1):
-        s = layers[l, SIZE]
-        z, a = block(buf, layers[l, Z_ROW], s, m), block(buf, layers[l, A_ROW], s, m)
-        if l < last:
-            buf[(layers[l, A_ROW] - 1) * m : layers[l, A_ROW] * m] = 1.0  # the bias row of [1; a^(l)]
-        affine(weights(theta, layers, l), source(buf, x, layers, l, start, m), z)
-        activate(acts[l], z, a)
+    """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)) for l = 1..L−1, on the m columns of x from ``start``,
+    into ``buf``."""
+    L = layers.shape[0] - 1
+    for l in range(1, L):
+        z, a = rows_of(buf, layers, l + 1, Z_ROW, m), rows_of(buf, layers, l + 1, A_ROW, m)
+        if l + 1 < L:
+            buf[(layers[l + 1, A_ROW] - 1) * m : layers[l + 1, A_ROW] * m] = 1.0  # the bias row of [1; a^(l+1)]
+        affine(weights(theta, layers, l), activations(buf, x, layers, l, start, m), z)
+        activate(acts[l + 1], z, a)
 
 
 @compiled()
@@ -174,8 +181,9 @@ def gradient(delta, a, d, inv_m):
 
 
 @compiled()
-def delta_below(w, delta, code, z, a, out):
-    """δ^(l) = (Θ^(l)ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)): the bias row of Θᵀδ is dropped."""
+def hidden_delta(w, delta, code, z, a, out):
+    """δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)) from w = Θ^(l), delta = δ^(l+1), z^(l) and a^(l): the bias
+    row of Θᵀδ is dropped."""
     s, m = out.shape
     out[:] = 0.0
     for j in range(delta.shape[0]):
@@ -190,30 +198,29 @@ def delta_below(w, delta, code, z, a, out):
 
 @compiled(BACKWARD_SIG)
 def backward(theta, grad, layers, acts, loss, buf, x, y, start, m):
-    """δ^(L) = ∂ℓ/∂z^(L), δ down to layer 2, and D = Δ/m (no regularization) into ``grad``, after ``forward``.
+    """δ^(L) = ∂ℓ/∂z^(L), then for l = L−1 down to 1: D^(l) = Δ^(l)/m = (1/m)·δ^(l+1)·[1; a^(l)]ᵀ into ``grad``
+    (no regularization) and, for l ≥ 2, δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); after ``forward``.
 
     ``y`` holds the targets of the same columns as ``x``."""
-    last = layers.shape[0] - 1
-    s = layers[last, SIZE]
-    z, a = block(buf, layers[last, Z_ROW], s, m), block(buf, layers[last, A_ROW], s, m)
-    d = block(buf, layers[last, DELTA_ROW], s, m)
-    code, nonlinear_mse = acts[last], loss == MSE and acts[last] != LINEAR
-    for j in range(s):
+    L = layers.shape[0] - 1
+    z, a, d = (
+        rows_of(buf, layers, L, Z_ROW, m),
+        rows_of(buf, layers, L, A_ROW, m),
+        rows_of(buf, layers, L, DELTA_ROW, m),
+    )
+    code, nonlinear_mse = acts[L], loss == MSE and acts[L] != LINEAR
+    for j in range(layers[L, SIZE]):
         for k in range(m):
             d[j, k] = a[j, k] - y[j, start + k]
             if nonlinear_mse:
                 d[j, k] *= g_prime(code, z[j, k], a[j, k])
     inv_m = 1.0 / m
-    for l in range(last, 0, -1):
-        s, w = layers[l, SIZE], weights(theta, layers, l)
-        d = block(buf, layers[l, DELTA_ROW], s, m)
-        a_below = source(buf, x, layers, l, start, m)
-        gradient(d, a_below, weights(grad, layers, l), inv_m)
-        if l > 1:
-            below = layers[l - 1, SIZE]
-            z_below = block(buf, layers[l - 1, Z_ROW], below, m)
-            out = block(buf, layers[l - 1, DELTA_ROW], below, m)
-            delta_below(w, d, acts[l - 1], z_below, a_below, out)
+    for l in range(L - 1, 0, -1):
+        delta_above, a_l = rows_of(buf, layers, l + 1, DELTA_ROW, m), activations(buf, x, layers, l, start, m)
+        gradient(delta_above, a_l, weights(grad, layers, l), inv_m)
+        if l >= 2:  # there is no δ^(1)
+            z_l, delta_l = rows_of(buf, layers, l, Z_ROW, m), rows_of(buf, layers, l, DELTA_ROW, m)
+            hidden_delta(weights(theta, layers, l), delta_above, acts[l], z_l, a_l, delta_l)
 
 
 @compiled()
@@ -253,8 +260,8 @@ def data_loss_sum(loss, code, z, a, y, start):
 
 @compiled()
 def regularize(theta, grad, layers, kind, rate_over_m, grad_sq):
-    """D += ∂R/∂Θ (never on the bias column), and ‖D^(l)‖² per weight matrix into ``grad_sq``."""
-    for l in range(1, layers.shape[0]):
+    """D += ∂R/∂Θ (never on the bias column), and ‖D^(l)‖² into ``grad_sq[l − 1]``, l = 1..L−1."""
+    for l in range(1, layers.shape[0] - 1):
         w, d = weights(theta, layers, l), weights(grad, layers, l)
         total = 0.0
         for j in range(d.shape[0]):
@@ -267,50 +274,50 @@ def regularize(theta, grad, layers, kind, rate_over_m, grad_sq):
 
 
 @compiled()
-def update(kind, theta, grad, step, s1, s2, lr, mu, t):
+def apply_update(kind, theta, grad, update, s1, s2, lr, mu, t):
     """Θ += ΔΘ for sgd (ΔΘ = −αD), momentum (v ← μv − αD, ΔΘ = v in ``s1``) or adam (update number t, with
-    the moments m, v in ``s1``, ``s2``); ΔΘ into ``step``. The reference's operations, element by element."""
+    the moments m, v in ``s1``, ``s2``); the update ΔΘ into ``update``. The NumPy path's operations, element by
+    element."""
     if kind == SGD:
         for i in range(theta.size):
-            step[i] = grad[i] * -lr
-            theta[i] += step[i]
+            update[i] = grad[i] * -lr
+            theta[i] += update[i]
     elif kind == MOMENTUM:
         for i in range(theta.size):
             s1[i] = s1[i] * mu - grad[i] * lr
             theta[i] += s1[i]
-            step[i] = s1[i]
+            update[i] = s1[i]
     else:
         c1, c2 = 1.0 - math.pow(ADAM_BETA1, t), 1.0 - math.pow(ADAM_BETA2, t)
         for i in range(theta.size):
             s1[i] = s1[i] * ADAM_BETA1 + grad[i] * (1.0 - ADAM_BETA1)
             s2[i] = s2[i] * ADAM_BETA2 + (grad[i] * grad[i]) * (1.0 - ADAM_BETA2)
-            step[i] = s1[i] / c1 / (math.sqrt(s2[i] / c2) + ADAM_EPS) * -lr
-            theta[i] += step[i]
+            update[i] = s1[i] / c1 / (math.sqrt(s2[i] / c2) + ADAM_EPS) * -lr
+            theta[i] += update[i]
 
 
 @compiled(TRAIN_SIG)
 def train(
-    theta, grad, step, s1, s2, grad_sq, buf, x, y, layers, acts, setup, hyper, t, batch, start, count, record, cost
+    theta, grad, update, s1, s2, grad_sq, buf, x, y, layers, acts, setup, hyper, t, batch, start, count, record, cost
 ):
     """``count`` mini-batch updates on consecutive batches of ``batch`` columns of x from ``start`` (the last
     batch may be short). ``setup`` is (loss, regularization, optimizer), ``hyper`` (α, λ, μ), ``t`` adam's
     update count before the first step. Before each update, a non-finite Σ‖D‖² stops the run with Θ as it
     was. With ``record``, ``cost[0]`` is the last batch's data term (1/m)Σℓ before its update; ``buf``,
-    ``grad`` and ``step`` hold that batch's pass, D and ΔΘ. Returns the number of updates made."""
+    ``grad`` and ``update`` hold that batch's pass, D and ΔΘ. Returns the number of updates made."""
     loss, kind, optimizer = setup[0], setup[1], setup[2]
     lr, rate, mu = hyper[0], hyper[1], hyper[2]
-    n, last = x.shape[1], layers.shape[0] - 1
+    n, L = x.shape[1], layers.shape[0] - 1
     for done in range(count):
         m = min(batch, n - start)
         forward(theta, layers, acts, buf, x, start, m)
         backward(theta, grad, layers, acts, loss, buf, x, y, start, m)
         if record:
-            s = layers[last, SIZE]
-            z, a = block(buf, layers[last, Z_ROW], s, m), block(buf, layers[last, A_ROW], s, m)
-            cost[0] = data_loss_sum(loss, acts[last], z, a, y, start) / m
+            z, a = rows_of(buf, layers, L, Z_ROW, m), rows_of(buf, layers, L, A_ROW, m)
+            cost[0] = data_loss_sum(loss, acts[L], z, a, y, start) / m
         regularize(theta, grad, layers, kind, rate / m, grad_sq)
         if not math.isfinite(grad_sq.sum()):
             return done
-        update(optimizer, theta, grad, step, s1, s2, lr, mu, t + done + 1)
+        apply_update(optimizer, theta, grad, update, s1, s2, lr, mu, t + done + 1)
         start += m
     return count

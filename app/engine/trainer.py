@@ -1,11 +1,12 @@
-"""A training run: data, network, optimizer and the mini-batch schedule of SPEC §2.
+"""A training run: data, network, optimizer and the mini-batch schedule of docs/maths.md ("Steps, epochs and
+determinism", "Divergence").
 
 One *step* is one mini-batch update. The order of epoch e is a permutation drawn from a generator
 seeded with (seed, e) alone, so any step can be replayed and a run resumes mid-epoch exactly where it
 stopped. A step that makes the weights non-finite puts the run in the ``diverged`` state: the weights
 go back to the last finite ones and nothing trains until the weights or hyperparameters change.
 
-Steps run on the network's path (paths.py): the NumPy reference one step per call, or the compiled kernels,
+Steps run on the network's path (paths.py): the NumPy path one step per call, or the compiled kernels,
 which ``run`` calls once for as many steps as fit before the epoch's end, the step limit or the deadline.
 """
 
@@ -168,7 +169,7 @@ class Trainer:
         stop = min(start + (batch_size or self.config.batch_size), self.n_train)
         ws = self.network.workspace(stop - start)
         ws.feed(self._x_epoch[:, start:stop], self._y_epoch[:, start:stop])
-        out = self._update(ws, order[start:stop], record)
+        out = self._train_on(ws, order[start:stop], record)
         if self.divergence is None:
             self._advance(stop)
         return out
@@ -192,9 +193,9 @@ class Trainer:
         ws = self.network.workspace(len(idx))
         ws.feed(self._x_aug[:, idx], self._y[:, idx])
         with np.errstate(all="ignore"):
-            return self._update(ws, idx, record)
+            return self._train_on(ws, idx, record)
 
-    def _update(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
+    def _train_on(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
         """Forward, backward and the optimizer's update on the batch fed to ``ws``."""
         net, cfg = self.network, self.config
         kernels = net.kernels(ws.m)
@@ -204,21 +205,21 @@ class Trainer:
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
         np.multiply(grad, grad, out=self._g2)
-        self._grad_sq = sq = np.add.reduceat(self._g2, net.offsets[:-1])
+        self._grad_sq = sq = np.add.reduceat(self._g2, net.offsets[:-1])  # sq[l - 1] = ‖D^(l)‖², l = 1..L−1
         # A finite ‖D‖² (|D| < 1e154) keeps the update finite, so checking D before the update is enough to
         # stop with the last finite weights; the rare overflow that slips through is caught by _diverge.
         if not math.isfinite(sum(sq.tolist())):
             self._diverge("the gradient became too large or non-finite (∞ or NaN): try a smaller learning rate")
             return None
-        delta = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)
+        update = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)  # ΔΘ
         self.step_count += 1
         if trace is None:
             return None
-        return StepRecord(self.step_count, self.epoch, indices, trace, delta.copy(), net._slices, sq)
+        return StepRecord(self.step_count, self.epoch, indices, trace, update.copy(), net._slices, sq)
 
     @property
     def engine_path(self) -> str:
-        """The path the training steps run on now: "numba" (compiled kernels) or "numpy" (the reference)."""
+        """The path the training steps run on now: "numba" (compiled kernels) or "numpy" (the NumPy path)."""
         return self.network.path(min(self.config.batch_size, self.n_train))
 
     @property
@@ -299,7 +300,7 @@ class Trainer:
         net = self.network
         ws = net.workspace(x_aug.shape[1])
         ws.feed(x_aug, y)
-        net.forward(ws, compiled=False)  # metrics are the reference's on every path: the same whenever computed
+        net.forward(ws, compiled=False)  # metrics are the NumPy path's on every path: the same whenever computed
         loss = net.data_cost(ws)
         a = ws.a[-1]
         if self.dataset.task == "classification":
