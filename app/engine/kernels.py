@@ -12,8 +12,9 @@ l = 1..L (docs/maths.md): ``layers`` has one row per layer l (row 0 unused) hold
 of Θ^(l) (which joins layer l to layer l + 1), and the rows in ``buf`` where a^(l), z^(l) and δ^(l) begin (the
 block of m columns at row r starts at r·m, so one buffer serves any batch size up to its own); ``acts[l]`` is
 layer l's activation code. Every operation follows the NumPy path's order of
-operations element by element; only the sums of the matrix products are taken in another order, so the two
-paths agree to ~1e-15 relative per step.
+operations element by element except two: the sums of the matrix products are taken in another order, and tanh
+(sigmoid's too) is computed without libm (``tanh`` below: within 2 ulp of NumPy's), so the two paths agree to
+~1e-15 relative per step.
 """
 
 from __future__ import annotations
@@ -53,13 +54,48 @@ def compiled(*signature: Any) -> Any:
     return _njit(*signature, cache=True, nogil=True, error_model="numpy")
 
 
+# tanh without a libm call, so that a layer's loop is vectorized: Cephes' rational approximation below |x| = 0.625
+# (the coefficients of Cephes' tanh.c, as in Go's math.Tanh), else 1 − 2/(e^{2|x|} + 1) with e^y = 2^k·e^r,
+# |r| ≤ ln2/2, e^r by its Taylor series to r^13 (the next term is below 5e-18 relative). Measured against NumPy's
+# np.tanh: at most 2 ulp apart (libm's tanh: 3), exactly ±1 for |x| ≥ 20, −0 for −0, NaN for NaN
+# (tests/test_paths.py checks this).
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+_LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (1.0 / math.factorial(i) for i in range(2, 14))
+_POW2 = np.array([2.0**k for k in range(64)])
+
+
+@njit(inline="always", error_model="numpy")
+def tanh(x: float) -> float:
+    """tanh(x) to within 2 ulp of NumPy's, in arithmetic a loop can vectorize (see above)."""
+    ax = abs(x)
+    s = x * x
+    p0, p1, p2 = _TANH_P
+    q0, q1, q2 = _TANH_Q
+    small = x + x * (s * ((p0 * s + p1) * s + p2) / (((s + q0) * s + q1) * s + q2))
+    y = 2.0 * (ax if ax < 20.0 else 20.0)  # NaN: y = 40, and the NaN is returned below
+    k = int(y * _LOG2E + 0.5)
+    kf = float(k)
+    r = (y - kf * _LN2_HI) - kf * _LN2_LO
+    e_r = r * _E13 + _E12
+    for c in (_E11, _E10, _E9, _E8, _E7, _E6, _E5, _E4, _E3, _E2, 1.0, 1.0):
+        e_r = e_r * r + c
+    big = 1.0 - 2.0 / (e_r * _POW2[k & 63] + 1.0)
+    if ax < 0.625:
+        return small if s != 0.0 else x  # x itself for ±0 and the subnormals
+    if x != x:
+        return x
+    return big if x > 0.0 else -big
+
+
 @njit(inline="always")
 def g(code: int, z: float) -> float:
     """a = g(z) for one unit (softmax is applied per column by ``activate``). NaN stays NaN, as in NumPy."""
     if code == TANH:
-        return math.tanh(z)
+        return tanh(z)
     if code == SIGMOID:
-        return math.tanh(z * 0.5) * 0.5 + 0.5
+        return tanh(z * 0.5) * 0.5 + 0.5
     if code == RELU:
         return z if (z >= 0.0 or z != z) else 0.0
     if code == LEAKY_RELU:
@@ -83,178 +119,175 @@ def g_prime(code: int, z: float, a: float) -> float:
 
 
 @njit(inline="always")
-def block(buf, row, rows, m):
-    """The rows × m block of ``buf`` that starts at row ``row``."""
-    return buf[row * m : (row + rows) * m].reshape((rows, m))
-
-
-@njit(inline="always")
-def weights(theta, layers, l):
-    """Θ^(l) (or D^(l), from the gradient vector), S_{l+1} × (1 + S_l), bias weights in column 0."""
-    rows, fan_in = layers[l + 1, SIZE], layers[l, SIZE]
-    return theta[layers[l, THETA] : layers[l, THETA] + rows * (1 + fan_in)].reshape((rows, 1 + fan_in))
-
-
-@njit(inline="always")
-def activations(buf, x, layers, l, start, m):
-    """a^(l) without its row of ones: the batch's columns of x for l = 1, else the block in ``buf``."""
-    if l == 1:
-        return x[1:, start : start + m]
-    return block(buf, layers[l, A_ROW], layers[l, SIZE], m)
-
-
-@njit(inline="always")
-def rows_of(buf, layers, l, kind, m):
-    """a^(l) (kind A_ROW, without its row of ones), z^(l) (Z_ROW) or δ^(l) (DELTA_ROW), S_l × m, for l ≥ 2."""
-    return block(buf, layers[l, kind], layers[l, SIZE], m)
-
-
-@njit(inline="always")
-def column_max(z, k):
-    """max_j z[j, k]: the shift that keeps softmax and log-sum-exp from overflowing."""
-    top = z[0, k]
-    for j in range(1, z.shape[0]):
-        top = max(top, z[j, k])
+def column_max(buf, z0, rows, m, k):
+    """max_j z[j, k] of the rows × m block at ``buf[z0:]``: the shift that keeps softmax and log-sum-exp from
+    overflowing."""
+    top = buf[z0 + k]
+    for j in range(1, rows):
+        top = max(top, buf[z0 + j * m + k])
     return top
 
 
+# The passes work on flat offsets, never on reshaped views (a reshape costs more than a small layer's arithmetic).
+# Θ^(l) is ``theta[w0 : w0 + S_{l+1}·(1 + S_l)]``, row by row; a block "rows × m at b0" is ``buf[b0 : b0 + rows·m]``,
+# one row per unit, one column per sample.
+
+
 @compiled()
-def affine(w, a, z):
-    """z = Θ·[1; a]: column 0 of Θ is the bias weight, the row of ones is not stored."""
-    s, m = z.shape
-    for j in range(s):
+def affine(theta, w0, rows, fan_in, buf, a0, z0, m):
+    """z = Θ·[1; a]: Θ at ``theta[w0:]`` (rows × (1 + fan_in), bias weights in column 0: the row of ones is not
+    read), a the fan_in × m block at a0, z the rows × m block at z0."""
+    width = 1 + fan_in
+    for j in range(rows):
+        w, z = theta[w0 + j * width : w0 + (j + 1) * width], buf[z0 + j * m : z0 + (j + 1) * m]
         for k in range(m):
-            z[j, k] = w[j, 0]
-        for c in range(a.shape[0]):
-            wjc = w[j, c + 1]
+            z[k] = w[0]
+        for c in range(fan_in):
+            a, w_c = buf[a0 + c * m : a0 + (c + 1) * m], w[1 + c]
             for k in range(m):
-                z[j, k] += wjc * a[c, k]
+                z[k] += w_c * a[k]
 
 
 @compiled()
-def activate(code, z, a):
-    """a = g(z) element-wise, or softmax per column (shifted by the column's max z)."""
-    s, m = z.shape
-    if code != SOFTMAX:
-        for j in range(s):
-            for k in range(m):
-                a[j, k] = g(code, z[j, k])
-        return
-    for k in range(m):
-        top = column_max(z, k)
-        total = 0.0
-        for j in range(s):
-            a[j, k] = math.exp(z[j, k] - top)
-            total += a[j, k]
-        for j in range(s):
-            a[j, k] /= total
+def activate(code, buf, z0, a0, rows, m):
+    """a = g(z) element-wise over the rows × m blocks at z0 (z) and a0 (a), or softmax per column (shifted by the
+    column's max z). One loop per activation, so that each is a plain (vectorized) loop."""
+    n = rows * m
+    z, a = buf[z0 : z0 + n], buf[a0 : a0 + n]
+    if code == TANH:
+        for i in range(n):
+            a[i] = tanh(z[i])
+    elif code == SIGMOID:
+        for i in range(n):
+            a[i] = tanh(z[i] * 0.5) * 0.5 + 0.5
+    elif code != SOFTMAX:
+        for i in range(n):
+            a[i] = g(code, z[i])
+    else:
+        for k in range(m):
+            top = column_max(buf, z0, rows, m, k)
+            total = 0.0
+            for j in range(rows):
+                e = math.exp(z[j * m + k] - top)
+                a[j * m + k] = e
+                total += e
+            for j in range(rows):
+                a[j * m + k] /= total
 
 
 @compiled(FORWARD_SIG)
 def forward(theta, layers, acts, buf, x, start, m):
-    """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)) for l = 1..L−1, on the m columns of x from ``start``,
-    into ``buf``."""
+    """a^(1) = the m columns of x from ``start`` (without x's row of ones), then z^(l+1) = Θ^(l)·[1; a^(l)],
+    a^(l+1) = g(z^(l+1)) for l = 1..L−1, into ``buf``."""
     L = layers.shape[0] - 1
-    for l in range(1, L):
-        z, a = rows_of(buf, layers, l + 1, Z_ROW, m), rows_of(buf, layers, l + 1, A_ROW, m)
-        if l + 1 < L:
-            buf[(layers[l + 1, A_ROW] - 1) * m : layers[l + 1, A_ROW] * m] = 1.0  # the bias row of [1; a^(l+1)]
-        affine(weights(theta, layers, l), activations(buf, x, layers, l, start, m), z)
-        activate(acts[l + 1], z, a)
-
-
-@compiled()
-def gradient(delta, a, d, inv_m):
-    """D = (1/m)·δ·[1; a]ᵀ, the bias column first. Sample by sample, so that every sum over the samples is a
-    separate accumulator (no chain of dependent additions), each added in the order k = 0..m−1."""
-    s, m = delta.shape
-    d[:] = 0.0
-    for k in range(m):
-        for j in range(s):
-            djk = delta[j, k]
-            d[j, 0] += djk
-            for c in range(a.shape[0]):
-                d[j, c + 1] += djk * a[c, k]
-    for j in range(s):
-        for c in range(d.shape[1]):
-            d[j, c] *= inv_m
-
-
-@compiled()
-def hidden_delta(w, delta, code, z, a, out):
-    """δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)) from w = Θ^(l), delta = δ^(l+1), z^(l) and a^(l): the bias
-    row of Θᵀδ is dropped."""
-    s, m = out.shape
-    out[:] = 0.0
-    for j in range(delta.shape[0]):
-        for c in range(s):
-            wjc = w[j, c + 1]
-            for k in range(m):
-                out[c, k] += wjc * delta[j, k]
-    for c in range(s):
+    a0 = layers[1, A_ROW] * m
+    for c in range(layers[1, SIZE]):
         for k in range(m):
-            out[c, k] *= g_prime(code, z[c, k], a[c, k])
+            buf[a0 + c * m + k] = x[1 + c, start + k]
+    for l in range(1, L):
+        rows = layers[l + 1, SIZE]
+        z0, a_above = layers[l + 1, Z_ROW] * m, layers[l + 1, A_ROW] * m
+        affine(theta, layers[l, THETA], rows, layers[l, SIZE], buf, layers[l, A_ROW] * m, z0, m)
+        activate(acts[l + 1], buf, z0, a_above, rows, m)
+
+
+@compiled()
+def gradient(buf, d0, rows, a0, fan_in, grad, w0, m, inv_m):
+    """D = (1/m)·δ·[1; a]ᵀ at ``grad[w0:]`` (rows × (1 + fan_in), the bias column first), from δ the rows × m block
+    at d0 and a the fan_in × m block at a0: each entry a sum over the samples in the order k = 0..m−1."""
+    width = 1 + fan_in
+    for j in range(rows):
+        d, delta = grad[w0 + j * width : w0 + (j + 1) * width], buf[d0 + j * m : d0 + (j + 1) * m]
+        total = 0.0
+        for k in range(m):
+            total += delta[k]
+        d[0] = total * inv_m
+        for c in range(fan_in):
+            a = buf[a0 + c * m : a0 + (c + 1) * m]
+            total = 0.0
+            for k in range(m):
+                total += delta[k] * a[k]
+            d[1 + c] = total * inv_m
+
+
+@compiled()
+def hidden_delta(theta, w0, rows_above, rows, buf, d_above, z0, a0, d0, code, m):
+    """δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)) from Θ^(l) at ``theta[w0:]`` (rows_above × (1 + rows)),
+    δ^(l+1) at d_above, and z^(l), a^(l) at z0, a0, into the rows × m block at d0: the bias row of Θᵀδ is
+    dropped (column 0 of Θ is not read)."""
+    width, n = 1 + rows, rows * m
+    out, z, a = buf[d0 : d0 + n], buf[z0 : z0 + n], buf[a0 : a0 + n]
+    for i in range(n):
+        out[i] = 0.0
+    for j in range(rows_above):
+        w, delta = theta[w0 + j * width : w0 + (j + 1) * width], buf[d_above + j * m : d_above + (j + 1) * m]
+        for c in range(rows):
+            w_c, o = w[1 + c], out[c * m : (c + 1) * m]
+            for k in range(m):
+                o[k] += w_c * delta[k]
+    for i in range(n):
+        out[i] *= g_prime(code, z[i], a[i])
 
 
 @compiled(BACKWARD_SIG)
 def backward(theta, grad, layers, acts, loss, buf, x, y, start, m):
     """δ^(L) = ∂ℓ/∂z^(L), then for l = L−1 down to 1: D^(l) = Δ^(l)/m = (1/m)·δ^(l+1)·[1; a^(l)]ᵀ into ``grad``
-    (no regularization) and, for l ≥ 2, δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); after ``forward``.
+    (no regularization) and, for l ≥ 2, δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); after ``forward``
+    (which put a^(1), the columns of x, into ``buf``).
 
     ``y`` holds the targets of the same columns as ``x``."""
     L = layers.shape[0] - 1
-    z, a, d = (
-        rows_of(buf, layers, L, Z_ROW, m),
-        rows_of(buf, layers, L, A_ROW, m),
-        rows_of(buf, layers, L, DELTA_ROW, m),
-    )
+    rows = layers[L, SIZE]
+    z0, a0, d0 = layers[L, Z_ROW] * m, layers[L, A_ROW] * m, layers[L, DELTA_ROW] * m
     code, nonlinear_mse = acts[L], loss == MSE and acts[L] != LINEAR
-    for j in range(layers[L, SIZE]):
+    for j in range(rows):
         for k in range(m):
-            d[j, k] = a[j, k] - y[j, start + k]
+            i = j * m + k
+            buf[d0 + i] = buf[a0 + i] - y[j, start + k]
             if nonlinear_mse:
-                d[j, k] *= g_prime(code, z[j, k], a[j, k])
+                buf[d0 + i] *= g_prime(code, buf[z0 + i], buf[a0 + i])
     inv_m = 1.0 / m
     for l in range(L - 1, 0, -1):
-        delta_above, a_l = rows_of(buf, layers, l + 1, DELTA_ROW, m), activations(buf, x, layers, l, start, m)
-        gradient(delta_above, a_l, weights(grad, layers, l), inv_m)
+        s_l, s_above = layers[l, SIZE], layers[l + 1, SIZE]
+        d_above, a_l = layers[l + 1, DELTA_ROW] * m, layers[l, A_ROW] * m
+        gradient(buf, d_above, s_above, a_l, s_l, grad, layers[l, THETA], m, inv_m)
         if l >= 2:  # there is no δ^(1)
-            z_l, delta_l = rows_of(buf, layers, l, Z_ROW, m), rows_of(buf, layers, l, DELTA_ROW, m)
-            hidden_delta(weights(theta, layers, l), delta_above, acts[l], z_l, a_l, delta_l)
+            z_l, d_l = layers[l, Z_ROW] * m, layers[l, DELTA_ROW] * m
+            hidden_delta(theta, layers[l, THETA], s_above, s_l, buf, d_above, z_l, a_l, d_l, acts[l], m)
 
 
 @compiled()
-def data_loss_sum(loss, code, z, a, y, start):
-    """Σ_i ℓ over the columns, as functions.data_loss_sum computes it (cross-entropy from z where it must)."""
-    s, m = z.shape
+def data_loss_sum(loss, code, buf, z0, a0, rows, y, start, m):
+    """Σ_i ℓ over the columns of the output blocks z, a (rows × m at z0, a0), as functions.data_loss_sum computes
+    it (cross-entropy from z where it must)."""
     total = 0.0
     if loss == MSE:
-        for j in range(s):
+        for j in range(rows):
             for k in range(m):
-                diff = a[j, k] - y[j, start + k]
+                diff = buf[a0 + j * m + k] - y[j, start + k]
                 total += diff * diff
         return 0.5 * total
     if code == SIGMOID:  # ln(1 + e^z) − y·z, with NumPy's logaddexp(0, z)
         softplus, yz = 0.0, 0.0
-        for j in range(s):
+        for j in range(rows):
             for k in range(m):
-                v = z[j, k]
+                v = buf[z0 + j * m + k]
                 softplus += v + math.log1p(math.exp(-v)) if v > 0.0 else math.log1p(math.exp(v))
                 yz += y[j, start + k] * v
         return softplus - yz
-    if a.min() > 0.0:  # softmax: −Σ y ln a while no a underflowed, else Σ y (logsumexp(z) − z)
-        for j in range(s):
+    if buf[a0 : a0 + rows * m].min() > 0.0:  # softmax: −Σ y ln a while no a underflowed, else Σ y (lse(z) − z)
+        for j in range(rows):
             for k in range(m):
-                total -= y[j, start + k] * math.log(a[j, k])
+                total -= y[j, start + k] * math.log(buf[a0 + j * m + k])
         return total
     for k in range(m):
-        top = column_max(z, k)
+        top = column_max(buf, z0, rows, m, k)
         sum_exp = 0.0
-        for j in range(s):
-            sum_exp += math.exp(z[j, k] - top)
+        for j in range(rows):
+            sum_exp += math.exp(buf[z0 + j * m + k] - top)
         lse = top + math.log(sum_exp)
-        for j in range(s):
-            total += y[j, start + k] * (lse - z[j, k])
+        for j in range(rows):
+            total += y[j, start + k] * (lse - buf[z0 + j * m + k])
     return total
 
 
@@ -262,14 +295,15 @@ def data_loss_sum(loss, code, z, a, y, start):
 def regularize(theta, grad, layers, kind, rate_over_m, grad_sq):
     """D += ∂R/∂Θ (never on the bias column), and ‖D^(l)‖² into ``grad_sq[l − 1]``, l = 1..L−1."""
     for l in range(1, layers.shape[0] - 1):
-        w, d = weights(theta, layers, l), weights(grad, layers, l)
+        w0, rows, width = layers[l, THETA], layers[l + 1, SIZE], 1 + layers[l, SIZE]
         total = 0.0
-        for j in range(d.shape[0]):
-            for c in range(d.shape[1]):
+        for j in range(rows):
+            for c in range(width):
+                i = w0 + j * width + c
                 if c > 0 and kind != NO_REGULARIZATION:
-                    r = w[j, c] if kind == L2 else np.sign(w[j, c])
-                    d[j, c] += r * rate_over_m
-                total += d[j, c] * d[j, c]
+                    r = theta[i] if kind == L2 else np.sign(theta[i])
+                    grad[i] += r * rate_over_m
+                total += grad[i] * grad[i]
         grad_sq[l - 1] = total
 
 
@@ -313,8 +347,8 @@ def train(
         forward(theta, layers, acts, buf, x, start, m)
         backward(theta, grad, layers, acts, loss, buf, x, y, start, m)
         if record:
-            z, a = rows_of(buf, layers, L, Z_ROW, m), rows_of(buf, layers, L, A_ROW, m)
-            cost[0] = data_loss_sum(loss, acts[L], z, a, y, start) / m
+            z0, a0 = layers[L, Z_ROW] * m, layers[L, A_ROW] * m
+            cost[0] = data_loss_sum(loss, acts[L], buf, z0, a0, layers[L, SIZE], y, start, m) / m
         regularize(theta, grad, layers, kind, rate / m, grad_sq)
         if not math.isfinite(grad_sq.sum()):
             return done

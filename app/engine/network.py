@@ -55,12 +55,11 @@ class Workspace:
                 shape = (1 + size[l] if kind == "a_aug" else size[l], m)
                 self.layout.append((kind, l, total, shape))
                 total += shape[0] * m
-        self.buffer = np.empty(total)
+        # then a^(1) (S_1 × m), where the compiled kernels copy a batch's inputs (the NumPy path reads them in place)
+        self.buffer = np.empty(total + sizes[0] * m)
         views = {(kind, l): self.buffer[o : o + r * c].reshape(r, c) for kind, l, o, (r, c) in self.layout}
         none = np.empty((0, m))
         self.a_aug: list[Array] = [none, none] + [views["a_aug", l] for l in range(2, L)]
-        for aa in self.a_aug[2:]:
-            aa[0] = 1.0
         self.a: list[Array] = [none, none] + [aa[1:] for aa in self.a_aug[2:]] + [views["a_out", L]]
         self.z = [none, none] + [views["z", l] for l in range(2, L + 1)]
         self.delta = [none, none] + [views["delta", l] for l in range(2, L + 1)]
@@ -281,6 +280,8 @@ class Network:
             return
         a_aug, a, z, g, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
         for l in range(1, self.layers):  # theta[l - 1] is Θ^(l)
+            if l >= 2:  # the bias row of [1; a^(l)]: the kernels may have used this buffer with another layout
+                a_aug[l][0] = 1.0
             np.matmul(theta[l - 1], a_aug[l], out=z[l + 1])
             g[l + 1].forward(z[l + 1], a[l + 1])
 

@@ -1,8 +1,9 @@
 """Which path runs a network's passes and steps: the compiled kernels (kernels.py, Numba) or NumPy (network.py).
 
 Both paths compute the same float64 maths from the same arrays; they differ only in the order in which the
-sums of the matrix products are added, so they agree to ~1e-15 relative per step (the tests hold them to
-1e-12), and each is bit for bit reproducible on its own. A Network (and its Trainer) has an ``engine``:
+sums of the matrix products are added and in the last bits of tanh (kernels.tanh, within 2 ulp of NumPy's), so
+they agree to ~1e-15 relative per step (the tests hold them to 1e-12), and each is bit for bit reproducible on
+its own. A Network (and its Trainer) has an ``engine``:
 
 - ``"numpy"``: always the NumPy path: BLAS matrix products, about forty NumPy calls a step.
 - ``"numba"``: always the kernels, loaded (or compiled) on first use, synchronously: for tests and benches.
@@ -122,8 +123,8 @@ def kernels_for(engine: str, work: int) -> ModuleType | None:
 def tables(sizes: Sequence[int], activations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The ``layers`` table that the kernels read and the activation codes, both indexed by the course's layer
     l = 1..L (row 0 unused; ``activations[l]`` names layer l's g). Row l holds S_l, the offset of Θ^(l) in the flat
-    Θ vector (l < L), and the rows of a^(l), z^(l) and δ^(l) in a Workspace buffer (l ≥ 2), laid out as
-    network.Workspace lays it."""
+    Θ vector (l < L), and the rows of a^(l), z^(l) and δ^(l) in a Workspace buffer (z and δ for l ≥ 2; a^(1) is
+    the last block), laid out as network.Workspace lays it."""
     L = len(sizes)
     layers = np.zeros((L + 1, 5), dtype=np.int64)
     row, theta = 0, 0
@@ -141,6 +142,7 @@ def tables(sizes: Sequence[int], activations: Sequence[str]) -> tuple[np.ndarray
         layers[l, 3] = row
         layers[l, 4] = row + s
         row += 2 * s
+    layers[1, 2] = row  # a^(1), the batch's inputs, which only the kernels copy there, after everything else
     return layers, np.array([ACTIVATION_CODES[name] for name in activations], dtype=np.int64)
 
 
