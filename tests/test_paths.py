@@ -215,6 +215,19 @@ def test_the_kernels_tanh_is_within_2_ulp_of_numpys_with_its_special_values():
     assert (np.abs(out[np.abs(x) >= 20.0]) == 1.0).all()
 
 
+def test_the_kernels_draw_each_epochs_order_exactly_as_numpy_does():
+    kernels = paths.load()
+    rng = np.random.default_rng(9)
+    seeds = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**40 + 5, *rng.integers(0, 2**62, 40).tolist()]
+    epochs = [0, 1, 2, 99, 2**32 - 1, 2**32, 2**33 + 3, *rng.integers(0, 10**6, 10).tolist()]
+    for seed in seeds:
+        for epoch in epochs:
+            for n in (1, 2, 3, 10, 47, 500, int(rng.integers(1, 3000))):
+                out = np.empty(n, dtype=np.int64)
+                kernels.permutation(kernels.entropy_words(seed), epoch, out)
+                np.testing.assert_array_equal(out, np.random.default_rng([seed, epoch]).permutation(n))
+
+
 def test_auto_takes_the_kernels_for_small_passes_and_numpy_for_large_ones():
     assert paths.ready()  # the test session loaded them (tests/conftest.py)
     small = Trainer(dataset("classification"), TrainConfig(hidden=(8, 8, 8), batch_size=10))

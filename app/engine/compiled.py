@@ -34,7 +34,7 @@ def step(trainer: Trainer, kernels: ModuleType, ws: Workspace, indices: Array, r
     if record:
         args = (cfg.regularization, cfg.reg_rate, ws.m, net.theta_flat, net.reg_mask)
         cost_regularization = regularization_cost(*args)
-    if not train(trainer, kernels, ws, ws.a_aug[1], ws.y, 0, ws.m, 1, record):
+    if not train(trainer, kernels, ws, ws.a_aug[1], ws.y, ws.columns, 0, ws.m, 1, record):
         return None
     if not record:
         return None
@@ -49,14 +49,15 @@ def train(
     ws: Workspace,
     x: Array,
     y: Array,
+    order: Array,
     start: int,
     batch: int,
     count: int,
     record: bool = False,
 ) -> int:
-    """Up to ``count`` steps in one kernel call on consecutive ``batch``-column batches of (x, y) from ``start``,
-    ``ws`` holding the passes; the counters and optimizer follow. Returns the steps done: fewer than
-    ``count`` when the run diverged (then it is in the diverged state, Θ as before that step)."""
+    """Up to ``count`` steps in one kernel call on consecutive batches of ``batch`` samples of (x, y), taken in
+    ``order`` from ``start``, ``ws`` holding the passes; the counters and optimizer follow. Returns the steps
+    done: fewer than ``count`` when the run diverged (then it is in the diverged state, Θ as before that step)."""
     net, cfg, opt = trainer.network, trainer.config, trainer.optimizer
     s1 = s2 = opt.update_buf  # sgd keeps no state
     if isinstance(opt, Momentum):
@@ -75,7 +76,7 @@ def train(
         )
     trainer._grad_sq = np.empty(len(net.shapes))  # a fresh array: a StepRecord may hold the last one
     done = kernels.train(
-        net.theta_flat, net.grad_flat, opt.update_buf, s1, s2, trainer._grad_sq, ws.buffer, x, y,
+        net.theta_flat, net.grad_flat, opt.update_buf, s1, s2, trainer._grad_sq, ws.buffer, x, y, order,
         net.layer_table, net.activation_codes, setup[1], setup[2], t, batch, start, count, record, trainer._cost,
     )  # fmt: skip
     if isinstance(opt, Adam):
@@ -101,15 +102,14 @@ def run(
             target_epoch is not None and trainer.epoch >= target_epoch
         ):
             return
-        if trainer._order is None:
-            trainer._shuffle()
+        order = trainer._shuffle(kernels) if trainer._order is None else trainer._order
         count = math.ceil((trainer.n_train - trainer.offset) / batch)
         if limit is not None:
             count = min(count, limit - trainer.step_count)
         if deadline is not None:
             count = min(count, chunk)
         began = clock()
-        done = train(trainer, kernels, ws, trainer._x_epoch, trainer._y_epoch, trainer.offset, batch, count)
+        done = train(trainer, kernels, ws, trainer._x_aug, trainer._y, order, trainer.offset, batch, count)
         trainer._advance(min(trainer.offset + done * batch, trainer.n_train))
         if done < count:  # diverged: the steps before it count, the schedule stops at its batch
             return

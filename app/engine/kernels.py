@@ -7,7 +7,9 @@ module compiles every kernel for the signatures below (or loads them from Numba'
 this file), so that nothing compiles later, inside a student's step; paths.py imports it in the background.
 
 Arrays are those of the NumPy path: ``theta`` the flat Θ vector, ``buf`` a Workspace's flat buffer
-(one column per sample), ``x`` a [1; x] block with one column per sample. Layers carry the course's numbers
+(one column per sample), ``x`` a [1; x] block with one column per sample and ``y`` the targets alike, read in
+the sample order ``order``: a pass over m samples from ``start`` takes columns order[start..start+m−1] (an
+epoch's permutation, so that no shuffled copy of the data is made, or 0..m−1). Layers carry the course's numbers
 l = 1..L (docs/maths.md): ``layers`` has one row per layer l (row 0 unused) holding S_l, the offset in ``theta``
 of Θ^(l) (which joins layer l to layer l + 1), and the rows in ``buf`` where a^(l), z^(l) and δ^(l) begin (the
 block of m columns at row r starts at r·m, so one buffer serves any batch size up to its own); ``acts[l]`` is
@@ -27,10 +29,12 @@ from numba import njit, types
 
 from .functions import LEAKY_SLOPE
 from .optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPS
+from .shuffle import entropy_words, permutation  # noqa: F401 (loaded, and compiled, with the kernels)
 
 # codes for the names of functions.py and optimizers.py (paths.py translates)
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = range(6)
 MSE, CROSS_ENTROPY = range(2)
+REGRESSION, CLASSIFICATION, MULTICLASS = range(3)
 NO_REGULARIZATION, L1, L2 = range(3)
 SGD, MOMENTUM, ADAM = range(3)
 SIZE, THETA, A_ROW, Z_ROW, DELTA_ROW = range(5)  # the columns of ``layers`` (row l: layer l)
@@ -40,9 +44,11 @@ SIZE, THETA, A_ROW, Z_ROW, DELTA_ROW = range(5)  # the columns of ``layers`` (ro
 F1, I1, I2 = types.float64[::1], types.int64[::1], types.int64[:, ::1]
 DATA = types.Array(types.float64, 2, "A", readonly=True)
 i64 = types.int64
-FORWARD_SIG = types.void(F1, I2, I1, F1, DATA, i64, i64)
-BACKWARD_SIG = types.void(F1, F1, I2, I1, i64, F1, DATA, DATA, i64, i64)
-TRAIN_SIG = i64(F1, F1, F1, F1, F1, F1, F1, DATA, DATA, I2, I1, I1, F1, i64, i64, i64, i64, types.boolean, F1)
+ORDER = types.Array(types.int64, 1, "A", readonly=True)
+FORWARD_SIG = types.void(F1, I2, I1, F1, DATA, ORDER, i64, i64)
+BACKWARD_SIG = types.void(F1, F1, I2, I1, i64, F1, DATA, DATA, ORDER, i64, i64)
+METRICS_SIG = types.void(F1, I2, I1, i64, i64, F1, DATA, DATA, ORDER, i64, F1)
+TRAIN_SIG = i64(F1, F1, F1, F1, F1, F1, F1, DATA, DATA, ORDER, I2, I1, I1, F1, i64, i64, i64, i64, types.boolean, F1)
 
 _njit: Any = njit
 
@@ -176,14 +182,15 @@ def activate(code, buf, z0, a0, rows, m):
 
 
 @compiled(FORWARD_SIG)
-def forward(theta, layers, acts, buf, x, start, m):
-    """a^(1) = the m columns of x from ``start`` (without x's row of ones), then z^(l+1) = Θ^(l)·[1; a^(l)],
+def forward(theta, layers, acts, buf, x, order, start, m):
+    """a^(1) = the columns order[start..start+m−1] of x (without x's row of ones), then z^(l+1) = Θ^(l)·[1; a^(l)],
     a^(l+1) = g(z^(l+1)) for l = 1..L−1, into ``buf``."""
     L = layers.shape[0] - 1
     a0 = layers[1, A_ROW] * m
-    for c in range(layers[1, SIZE]):
-        for k in range(m):
-            buf[a0 + c * m + k] = x[1 + c, start + k]
+    for k in range(m):
+        i = order[start + k]
+        for c in range(layers[1, SIZE]):
+            buf[a0 + c * m + k] = x[1 + c, i]
     for l in range(1, L):
         rows = layers[l + 1, SIZE]
         z0, a_above = layers[l + 1, Z_ROW] * m, layers[l + 1, A_ROW] * m
@@ -230,12 +237,10 @@ def hidden_delta(theta, w0, rows_above, rows, buf, d_above, z0, a0, d0, code, m)
 
 
 @compiled(BACKWARD_SIG)
-def backward(theta, grad, layers, acts, loss, buf, x, y, start, m):
+def backward(theta, grad, layers, acts, loss, buf, x, y, order, start, m):
     """δ^(L) = ∂ℓ/∂z^(L), then for l = L−1 down to 1: D^(l) = Δ^(l)/m = (1/m)·δ^(l+1)·[1; a^(l)]ᵀ into ``grad``
     (no regularization) and, for l ≥ 2, δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); after ``forward``
-    (which put a^(1), the columns of x, into ``buf``).
-
-    ``y`` holds the targets of the same columns as ``x``."""
+    (which put a^(1), the columns of x, into ``buf``); y's columns are read in ``order`` from ``start``."""
     L = layers.shape[0] - 1
     rows = layers[L, SIZE]
     z0, a0, d0 = layers[L, Z_ROW] * m, layers[L, A_ROW] * m, layers[L, DELTA_ROW] * m
@@ -243,7 +248,7 @@ def backward(theta, grad, layers, acts, loss, buf, x, y, start, m):
     for j in range(rows):
         for k in range(m):
             i = j * m + k
-            buf[d0 + i] = buf[a0 + i] - y[j, start + k]
+            buf[d0 + i] = buf[a0 + i] - y[j, order[start + k]]
             if nonlinear_mse:
                 buf[d0 + i] *= g_prime(code, buf[z0 + i], buf[a0 + i])
     inv_m = 1.0 / m
@@ -257,14 +262,14 @@ def backward(theta, grad, layers, acts, loss, buf, x, y, start, m):
 
 
 @compiled()
-def data_loss_sum(loss, code, buf, z0, a0, rows, y, start, m):
+def data_loss_sum(loss, code, buf, z0, a0, rows, y, order, start, m):
     """Σ_i ℓ over the columns of the output blocks z, a (rows × m at z0, a0), as functions.data_loss_sum computes
     it (cross-entropy from z where it must)."""
     total = 0.0
     if loss == MSE:
         for j in range(rows):
             for k in range(m):
-                diff = buf[a0 + j * m + k] - y[j, start + k]
+                diff = buf[a0 + j * m + k] - y[j, order[start + k]]
                 total += diff * diff
         return 0.5 * total
     if code == SIGMOID:  # ln(1 + e^z) − y·z, with NumPy's logaddexp(0, z)
@@ -273,12 +278,12 @@ def data_loss_sum(loss, code, buf, z0, a0, rows, y, start, m):
             for k in range(m):
                 v = buf[z0 + j * m + k]
                 softplus += v + math.log1p(math.exp(-v)) if v > 0.0 else math.log1p(math.exp(v))
-                yz += y[j, start + k] * v
+                yz += y[j, order[start + k]] * v
         return softplus - yz
     if buf[a0 : a0 + rows * m].min() > 0.0:  # softmax: −Σ y ln a while no a underflowed, else Σ y (lse(z) − z)
         for j in range(rows):
             for k in range(m):
-                total -= y[j, start + k] * math.log(buf[a0 + j * m + k])
+                total -= y[j, order[start + k]] * math.log(buf[a0 + j * m + k])
         return total
     for k in range(m):
         top = column_max(buf, z0, rows, m, k)
@@ -287,8 +292,37 @@ def data_loss_sum(loss, code, buf, z0, a0, rows, y, start, m):
             sum_exp += math.exp(buf[z0 + j * m + k] - top)
         lse = top + math.log(sum_exp)
         for j in range(rows):
-            total += y[j, start + k] * (lse - buf[z0 + j * m + k])
+            total += y[j, order[start + k]] * (lse - buf[z0 + j * m + k])
     return total
+
+
+@compiled(METRICS_SIG)
+def metrics(theta, layers, acts, loss, task, buf, x, y, order, m, out):
+    """A forward pass over a whole set (m samples in ``order``), then into ``out``: Σ_i ℓ and the accuracy (NaN for
+    regression): the share of outputs on the right side of 0.5 (classification), or of samples whose largest
+    output is their target's (multiclass; the first one on a tie, as NumPy's argmax)."""
+    forward(theta, layers, acts, buf, x, order, 0, m)
+    L = layers.shape[0] - 1
+    rows, z0, a0 = layers[L, SIZE], layers[L, Z_ROW] * m, layers[L, A_ROW] * m
+    out[0] = data_loss_sum(loss, acts[L], buf, z0, a0, rows, y, order, 0, m)
+    right = 0
+    if task == CLASSIFICATION:
+        for j in range(rows):
+            for k in range(m):
+                right += (buf[a0 + j * m + k] >= 0.5) == (y[j, order[k]] >= 0.5)
+        out[1] = right / (rows * m)
+    elif task == MULTICLASS:
+        for k in range(m):
+            best_a, best_y = 0, 0
+            for j in range(1, rows):
+                if buf[a0 + j * m + k] > buf[a0 + best_a * m + k]:
+                    best_a = j
+                if y[j, order[k]] > y[best_y, order[k]]:
+                    best_y = j
+            right += best_a == best_y
+        out[1] = right / m
+    else:
+        out[1] = math.nan
 
 
 @compiled()
@@ -332,23 +366,42 @@ def apply_update(kind, theta, grad, update, s1, s2, lr, mu, t):
 
 @compiled(TRAIN_SIG)
 def train(
-    theta, grad, update, s1, s2, grad_sq, buf, x, y, layers, acts, setup, hyper, t, batch, start, count, record, cost
+    theta,
+    grad,
+    update,
+    s1,
+    s2,
+    grad_sq,
+    buf,
+    x,
+    y,
+    order,
+    layers,
+    acts,
+    setup,
+    hyper,
+    t,
+    batch,
+    start,
+    count,
+    record,
+    cost,
 ):
-    """``count`` mini-batch updates on consecutive batches of ``batch`` columns of x from ``start`` (the last
-    batch may be short). ``setup`` is (loss, regularization, optimizer), ``hyper`` (α, λ, μ), ``t`` adam's
+    """``count`` mini-batch updates on consecutive batches of ``batch`` samples in ``order`` from ``start`` (the
+    last batch may be short). ``setup`` is (loss, regularization, optimizer), ``hyper`` (α, λ, μ), ``t`` adam's
     update count before the first step. Before each update, a non-finite Σ‖D‖² stops the run with Θ as it
     was. With ``record``, ``cost[0]`` is the last batch's data term (1/m)Σℓ before its update; ``buf``,
     ``grad`` and ``update`` hold that batch's pass, D and ΔΘ. Returns the number of updates made."""
     loss, kind, optimizer = setup[0], setup[1], setup[2]
     lr, rate, mu = hyper[0], hyper[1], hyper[2]
-    n, L = x.shape[1], layers.shape[0] - 1
+    n, L = order.size, layers.shape[0] - 1
     for done in range(count):
         m = min(batch, n - start)
-        forward(theta, layers, acts, buf, x, start, m)
-        backward(theta, grad, layers, acts, loss, buf, x, y, start, m)
+        forward(theta, layers, acts, buf, x, order, start, m)
+        backward(theta, grad, layers, acts, loss, buf, x, y, order, start, m)
         if record:
             z0, a0 = layers[L, Z_ROW] * m, layers[L, A_ROW] * m
-            cost[0] = data_loss_sum(loss, acts[L], buf, z0, a0, layers[L, SIZE], y, start, m) / m
+            cost[0] = data_loss_sum(loss, acts[L], buf, z0, a0, layers[L, SIZE], y, order, start, m) / m
         regularize(theta, grad, layers, kind, rate / m, grad_sq)
         if not math.isfinite(grad_sq.sum()):
             return done

@@ -65,6 +65,7 @@ class Workspace:
         self.delta = [none, none] + [views["delta", l] for l in range(2, L + 1)]
         self.tmp = [np.empty((size[l] if l >= 2 else 0, m)) for l in range(L + 1)]
         self.y = np.empty((sizes[-1], m))
+        self.columns = np.arange(m)  # the kernels' sample order for the columns fed here: 0..m−1
 
     def feed(self, x_aug: Array, y: Array | None = None) -> None:
         """Point the input layer at [1; x] ((1 + S_1) × m) and the targets at y (S_L × m): views, no copies."""
@@ -276,7 +277,8 @@ class Network:
         (``compiled=False``: on the NumPy path whatever the engine)."""
         k = self.kernels(ws.m) if compiled else None
         if k is not None:
-            k.forward(self.theta_flat, self.layer_table, self.activation_codes, ws.buffer, ws.a_aug[1], 0, ws.m)
+            table, codes = self.layer_table, self.activation_codes
+            k.forward(self.theta_flat, table, codes, ws.buffer, ws.a_aug[1], ws.columns, 0, ws.m)
             return
         a_aug, a, z, g, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
         for l in range(1, self.layers):  # theta[l - 1] is Θ^(l)
@@ -295,7 +297,8 @@ class Network:
         if k is not None:
             table, codes = self.layer_table, self.activation_codes
             x, y = ws.a_aug[1], ws.y
-            k.backward(self.theta_flat, self.grad_flat, table, codes, self.loss_code, ws.buffer, x, y, 0, ws.m)
+            args = (table, codes, self.loss_code, ws.buffer, x, y, ws.columns, 0, ws.m)
+            k.backward(self.theta_flat, self.grad_flat, *args)
             return
         a_aug, a, z, delta, tmp, g = ws.a_aug, ws.a, ws.z, ws.delta, ws.tmp, self.activations
         L = self.layers

@@ -45,6 +45,7 @@ ACTIVATION_CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu
 LOSS_CODES = {"mse": 0, "cross_entropy": 1}
 REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+TASK_CODES = {"regression": 0, "classification": 1, "multiclass": 2}
 
 _lock = threading.Lock()
 _kernels: ModuleType | None = None
