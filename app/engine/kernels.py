@@ -48,6 +48,12 @@ ORDER = types.Array(types.int64, 1, "A", readonly=True)
 FORWARD_SIG = types.void(F1, I2, I1, F1, DATA, ORDER, i64, i64)
 BACKWARD_SIG = types.void(F1, F1, I2, I1, i64, F1, DATA, DATA, ORDER, i64, i64)
 METRICS_SIG = types.void(F1, I2, I1, i64, i64, F1, DATA, DATA, ORDER, i64, F1)
+REGULARIZATION_SIG = types.float64(F1, I2, i64, types.float64, i64)
+F2 = types.float64[:, ::1]
+RUN_SIG = types.void(
+    F1, F1, F1, F1, F1, F1, F1, F1, F1, F1, DATA, DATA, DATA, DATA, I1, ORDER, ORDER,
+    types.Array(types.uint32, 1, "C", readonly=True), I2, I1, I1, F1, I1, F2,
+)  # fmt: skip
 TRAIN_SIG = i64(F1, F1, F1, F1, F1, F1, F1, DATA, DATA, ORDER, I2, I1, I1, F1, i64, i64, i64, i64, types.boolean, F1)
 
 _njit: Any = njit
@@ -408,3 +414,77 @@ def train(
         apply_update(optimizer, theta, grad, update, s1, s2, lr, mu, t + done + 1)
         start += m
     return count
+
+
+@compiled(REGULARIZATION_SIG)
+def regularization_cost(theta, layers, kind, rate, m):
+    """R(Θ) over m samples, never on the bias column: (λ/2m)·ΣΘ² (l2) or (λ/m)·Σ|Θ| (l1)."""
+    if kind == NO_REGULARIZATION or rate == 0.0:
+        return 0.0
+    total = 0.0
+    for l in range(1, layers.shape[0] - 1):
+        w0, rows, width = layers[l, THETA], layers[l + 1, SIZE], 1 + layers[l, SIZE]
+        for j in range(rows):
+            for c in range(1, width):
+                w = theta[w0 + j * width + c]
+                total += w * w if kind == L2 else abs(w)
+    return rate / (2.0 * m) * total if kind == L2 else rate / m * total
+
+
+@compiled(RUN_SIG)
+def run(
+    theta, grad, update, s1, s2, grad_sq, safe, buf, buf_train, buf_test, x, y, x_test, y_test, order,
+    train_columns, test_columns, seed_words, layers, acts, setup, hyper, state, history,
+):  # fmt: skip
+    """A whole training slice in one call: steps across epochs, each epoch's order drawn as NumPy draws it
+    (shuffle.py), and at each epoch's end its metrics, as Trainer._log_epoch takes them, and Θ kept as the last
+    finite weights (``safe``).
+
+    ``setup`` is (loss, regularization, optimizer, task, batch size), ``hyper`` (α, λ, μ); ``buf_train`` and
+    ``buf_test`` are the workspaces of the two sets (their columns 0..n−1 in ``train_columns``, ``test_columns``);
+    ``order`` holds the current epoch's order (drawn here when ``state`` says it is not). ``state`` is read as
+    [epoch, offset, most steps, most epoch ends (−1: no bound), adam's update count, order drawn (1) or not (0)]
+    and written back as [epoch, offset, steps done, epoch ends, adam's update count, why it stopped early: 0 no,
+    1 a non-finite gradient (Θ as before that step), 2 a non-finite cost at an epoch's end, order drawn].
+    Row r of ``history`` is the r-th epoch end: [steps done by then, train loss, test loss (NaN without a test
+    set), R, train accuracy, test accuracy (NaN where none), ‖D^(l)‖² for l = 1..L−1 (of its last step)]."""
+    loss, kind, optimizer, task, batch = setup[0], setup[1], setup[2], setup[3], setup[4]
+    lr, rate, mu = hyper[0], hyper[1], hyper[2]
+    epoch, offset, most_steps, most_ends, t, drawn = state[0], state[1], state[2], state[3], state[4], state[5]
+    n, n_test = order.size, test_columns.size
+    out = np.empty(2)
+    done, ends, reason = 0, 0, 0
+    while done < most_steps and (most_ends < 0 or ends < most_ends):
+        if drawn == 0:
+            permutation(seed_words, epoch, order)
+            drawn = 1
+        m = min(batch, n - offset)
+        forward(theta, layers, acts, buf, x, order, offset, m)
+        backward(theta, grad, layers, acts, loss, buf, x, y, order, offset, m)
+        regularize(theta, grad, layers, kind, rate / m, grad_sq)
+        if not math.isfinite(grad_sq.sum()):
+            reason = 1
+            break
+        t += 1
+        apply_update(optimizer, theta, grad, update, s1, s2, lr, mu, t)
+        done += 1
+        offset += m
+        if offset < n:
+            continue
+        epoch, offset, drawn = epoch + 1, 0, 0
+        row = history[ends]
+        ends += 1
+        row[0] = done
+        metrics(theta, layers, acts, loss, task, buf_train, x, y, train_columns, n, out)
+        row[1], row[4] = out[0] / n, out[1]
+        row[2] = row[5] = math.nan
+        if n_test > 0:
+            metrics(theta, layers, acts, loss, task, buf_test, x_test, y_test, test_columns, n_test, out)
+            row[2], row[5] = out[0] / n_test, out[1]
+        row[3] = regularization_cost(theta, layers, kind, rate, n)
+        row[6:] = grad_sq
+        if not (math.isfinite(row[1]) and math.isfinite(row[3])):
+            reason = 2
+            break
+        safe[:] = theta
+    state[0], state[1], state[2], state[3], state[4], state[5], state[6] = epoch, offset, done, ends, t, reason, drawn

@@ -110,7 +110,7 @@ class Trainer:
         self._grad_sq = np.zeros(len(self.network.shapes))
         self._cost = np.zeros(1)  # the compiled step's data cost, when it records
         self._metrics_out = np.zeros(2)  # the compiled metrics: Σℓ and the accuracy over a set
-        self._setup: tuple[TrainConfig, Array, Array] | None = None  # the compiled step's codes and (α, λ, μ)
+        self._setup: tuple[TrainConfig, Array, Array, Array] | None = None  # the compiled steps' codes (compiled.py)
         self.divergence: Divergence | None = None
 
     @property
@@ -259,16 +259,21 @@ class Trainer:
         self.divergence = Divergence(step, reason)
 
     def _log_epoch(self) -> None:
-        # the epoch's entry is computed on the path the steps ran on (one kernel call on the compiled path)
+        # the epoch's entry is computed on the path the steps ran on (kernel calls on the compiled path, as
+        # compiled.run's do)
         with np.errstate(all="ignore"):
             metrics = self._evaluate(self.network.kernels(min(self.config.batch_size, self.n_train)))
         if self.divergence is None:
-            self.history.append(metrics)
-            if len(self.history) > MAX_HISTORY:  # keep the whole span at half the resolution
-                kept = self.history[::2]
-                if kept[-1] is not metrics:
-                    kept.append(metrics)
-                self.history = kept
+            self._record_epoch(metrics)
+
+    def _record_epoch(self, metrics: Metrics) -> None:
+        """Append an epoch's metrics to the history, thinned to every other entry beyond MAX_HISTORY."""
+        self.history.append(metrics)
+        if len(self.history) > MAX_HISTORY:  # keep the whole span at half the resolution
+            kept = self.history[::2]
+            if kept[-1] is not metrics:
+                kept.append(metrics)
+            self.history = kept
 
     def run(self, steps: int | None = None, epochs: int | None = None, deadline: float | None = None) -> int:
         """Train for ``steps`` steps or ``epochs`` whole epochs (from here), stopping early when diverged
@@ -312,7 +317,11 @@ class Trainer:
         test_loss, test_acc = (
             (None, None) if len(self.x_test) == 0 else self._loss_and_accuracy(self._x_test_aug, self._y_test, kernels)
         )
-        reg = regularization_cost(cfg.regularization, cfg.reg_rate, self.n_train, net.theta_flat, net.reg_mask)
+        if kernels is None:
+            reg = regularization_cost(cfg.regularization, cfg.reg_rate, self.n_train, net.theta_flat, net.reg_mask)
+        else:
+            kind = paths.REGULARIZATION_CODES[cfg.regularization]
+            reg = kernels.regularization_cost(net.theta_flat, net.layer_table, kind, cfg.reg_rate, self.n_train)
         if self.divergence is None and not (math.isfinite(train_loss) and math.isfinite(reg)):
             self.divergence = Divergence(
                 self.step_count, "the cost became non-finite (∞ or NaN): try a smaller learning rate"
