@@ -116,7 +116,7 @@ def gradcheck(g: GradCheck) -> dict[str, Any]:
     }
 
 
-def phases(t: Trace, y: Array, before: Sequence[Array], delta_theta: Sequence[Array] | None) -> list[dict[str, Any]]:
+def phases(t: Trace, y: Array, before: Sequence[Array], update: Sequence[Array] | None) -> list[dict[str, Any]]:
     """One pass in the order the page animates it: forward (layer 1..L: z, a), the cost (with the targets y),
     backward (δ from layer L down to 2), the gradients D^(l) (l = L−1 down to 1) and, for a training step, the
     update of each Θ^(l): before, ΔΘ and after (``before`` are the weights the pass used)."""
@@ -137,8 +137,8 @@ def phases(t: Trace, y: Array, before: Sequence[Array], delta_theta: Sequence[Ar
         out.append({"phase": "backward", "layer": i + 1, "delta": _arr(t.delta[i])})  # type: ignore[arg-type]
     for i in range(last - 2, -1, -1):
         out.append({"phase": "gradient", "layer": i + 1, "D": _arr(t.grads[i])})
-    if delta_theta is not None:
-        for i, (b, d) in enumerate(zip(before, delta_theta, strict=True)):
+    if update is not None:
+        for i, (b, d) in enumerate(zip(before, update, strict=True)):
             out.append({"phase": "update", "layer": i + 1, "before": _arr(b), "delta": _arr(d), "after": _arr(b + d)})
     return out
 
@@ -156,7 +156,7 @@ def frame_arrays(theta: Sequence[Array], record: StepRecord | None, probe: Trace
     arrays: list[tuple[str, Array]] = [(f"W{i}", t) for i, t in enumerate(theta, start=1)]
     if record is not None:
         trace = record.trace
-        for i, (d, u) in enumerate(zip(trace.grads, record.delta_theta, strict=True), start=1):
+        for i, (d, u) in enumerate(zip(trace.grads, record.update, strict=True), start=1):
             arrays += [(f"D{i}", d), (f"U{i}", u)]
         # means over the batch: np.add.reduce / m is what ndarray.mean computes, without its overhead
         m = trace.m

@@ -319,7 +319,7 @@ def step_message(session: Session, unit: str, sample: int | None) -> dict[str, A
         "indices": record.indices,
         "learning_rate": tr.config.learning_rate,
         "optimizer": tr.config.optimizer,
-        "phases": wire.phases(record.trace, tr.dataset.y_train[record.indices], before, record.delta_theta),
+        "phases": wire.phases(record.trace, tr.dataset.y_train[record.indices], before, record.update),
     }
 
 
