@@ -50,6 +50,7 @@ SESSION: dict[str, Any] = {
     "epoch": 1,
     "status": "paused",
     "engine_path": "numba",
+    "worker": None,
     "divergence": None,
     "steps_per_frame": None,
     "probe": 0,
@@ -162,6 +163,7 @@ HEALTH = {
     "storage": "ok",
     "engine": {"policy": "auto", "ready": True, "load_seconds": 0.82, "error": None},
     "memory": {"budget_mb": 1024.0, "used_mb": 3.2, "sessions": 12},
+    "worker": None,
 }
 
 # Every refusal, by status: what the body of each looks like.

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +18,7 @@ from app.api.deps import RateLimits
 from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
+from app.cluster import node as cluster
 from app.engine import paths
 from app.live import LiveHub
 from app.persist import Database
@@ -49,6 +51,8 @@ async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app with its own settings and session store (tests build one each)."""
     settings = settings or get_settings()
+    if settings.redis_url:
+        settings = cluster.settings_for_cluster(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.engine == "auto":
             paths.warm_up()  # compiles or loads the kernels in the background; sessions run NumPy until then
         log.info("open-file limit %d", raise_open_file_limit())
+        node = getattr(app.state, "node", None)
+        if node is not None:  # a worker of a cluster: its lease first, then its sessions
+            await node.start()
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()
@@ -73,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.flush()
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
+            if node is not None:
+                await node.stop()
 
     # FastAPIOffline: /docs with Swagger UI served from the package, not a CDN (/redoc: app.api.openapi)
     app = FastAPIOffline(
@@ -83,7 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    db = Database(settings.db) if settings.db else None
+    db: Any = None
+    if settings.redis_url:  # a worker of a cluster: checkpoints in Redis, shared by every worker
+        db = cluster.database(settings)
+    elif settings.db:
+        db = Database(settings.db)
     app.state.store = SessionStore(settings, db)
     app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)
@@ -91,7 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
+    key = cluster.cookie_key_loader(settings) if settings.redis_url else None
+    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db, key))
+    if settings.redis_url:
+        cluster.attach(app, settings)
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)

@@ -127,6 +127,9 @@ class RoomStore:
         return await store.create(config, client, trainer, room=room.code, name=name, charge=charge)
 
     def _check_room_limit(self, room: Room, client: str) -> None:
+        if self.sessions.shared is not None:  # in a cluster: the forks of every worker count (checked again at take)
+            self.sessions.shared.check(client, room.code)
+            return
         settings = self.sessions.settings
         forks = self.forks(room)
         if len(forks) >= settings.max_forks_per_room:

@@ -354,6 +354,10 @@ class HealthOut(Out):
     storage: str = Field(description="``ok``, ``none`` (memory only), or why the database cannot be written.")
     engine: EngineOut
     memory: MemoryOut
+    worker: str | None = Field(
+        description="The worker process that answered, in a cluster (`serve --workers`, its tag such as `w2`); "
+        "null for a single process."
+    )
 
 
 class MetricsOut(Out):
@@ -395,6 +399,10 @@ class SessionState(Out):
         "reference: large networks, BPP_ENGINE=numpy, or the first seconds after start-up while the kernels load)."
     )
     divergence: DivergenceOut | None
+    worker: str | None = Field(
+        description="The worker process that owns the session in a cluster (its tag, which also starts the id); "
+        "null for a single process."
+    )
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")
     metrics: MetricsOut

@@ -30,6 +30,7 @@ import resource
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -118,13 +119,14 @@ def load_key(db: str) -> bytes:
 class ClientCookies:
     """Issues and checks signed client ids: ``<id>.<hmac-sha256(key, id)>`` (the key is read on first use)."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, key: Callable[[], bytes] | None = None) -> None:
         self.db = db
+        self._load = key or (lambda: load_key(self.db))  # a cluster's workers share the key in Redis
         self._key: bytes | None = None
 
     def _sign(self, client_id: str) -> str:
         if self._key is None:
-            self._key = load_key(self.db)
+            self._key = self._load()
         return hmac.new(self._key, client_id.encode(), hashlib.sha256).hexdigest()[:32]
 
     def issue(self) -> tuple[str, str]:
