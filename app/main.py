@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loaded = await store.load()
             rooms_loaded = await app.state.rooms.load()
             log.info("restored %d sessions and %d rooms from %s", loaded, rooms_loaded, store.db.path)
+        if node is not None:
+            await node.serve()
         task = asyncio.create_task(_housekeeping(store, app.state.rooms))
         try:
             yield

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,12 +103,23 @@ class RoomStore:
         """The sessions forked from this room, oldest first."""
         return sorted((s for s in self.sessions.sessions.values() if s.room == room.code), key=lambda s: s.created)
 
-    async def fork(self, room: Room, client: str, name: str | None, address: str | None = None) -> tuple[Session, str]:
+    async def fork(
+        self,
+        room: Room,
+        client: str,
+        name: str | None,
+        address: str | None = None,
+        source: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    ) -> tuple[Session, str]:
         """A new session that starts from the teacher's exact config, data, weights and optimizer state (its
-        footprint charged to the student's client and address); with its token."""
+        footprint charged to the student's client and address); with its token. ``source`` gives the teacher's
+        export when another worker holds the teacher's session (a cluster)."""
         self._check_room_limit(room, client)
-        teacher = self.teacher_session(room)
-        doc = await teacher.read(teacher.export)
+        if source is None:
+            teacher = self.teacher_session(room)
+            doc = await teacher.read(teacher.export)
+        else:
+            doc = await source()
         store = self.sessions
         try:
             (config, trainer), charge = await store.build(

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -240,6 +240,10 @@ class Connection:
 
     # -- reader ----------------------------------------------------------------------------------------
 
+    def handler(self, kind: str) -> Callable[[Connection, dict[str, Any]], Awaitable[None]] | None:
+        """What handles a message of this type (a room viewer on another worker traces through the owner)."""
+        return HANDLERS.get(kind)
+
     async def handle(self, raw: str) -> None:
         """Parse and act on one client message; anything wrong gets an ``error`` and changes nothing."""
         if len(raw) > MAX_MESSAGE_BYTES:  # as `serve` (uvicorn's ws_max_size) does before a message gets here
@@ -259,7 +263,7 @@ class Connection:
             await self.error("bad_json", "messages are JSON objects with a type")
             return
         kind = msg.get("type")
-        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        handler = self.handler(kind) if isinstance(kind, str) else None
         if handler is None:
             await self.error("unknown_type", f"unknown message type {kind!r}; see docs/protocol.md")
             return

@@ -19,6 +19,7 @@ from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from app.cluster.limits import SharedBudget, SharedLimits
+from app.cluster.rooms import ClusterRooms
 from app.cluster.state import Lease, RedisDatabase, SharedCounts, cookie_key, safe_url, unavailable
 from app.sessions import MB
 from app.settings import Settings
@@ -36,6 +37,7 @@ class Node:
         self.tag = settings.worker or DEFAULT_TAG
         self.counts = SharedCounts(self.url, self.tag)
         self.lease = Lease(self.url, self.tag)
+        self.rooms: ClusterRooms
 
     async def start(self) -> None:
         """Take the lease (waiting for a dead holder's to run out), then give back what that holder counted:
@@ -49,7 +51,12 @@ class Node:
             given,
         )
 
+    async def serve(self) -> None:
+        """Once this worker's sessions and rooms are loaded: answer other workers' calls, publish its rooms."""
+        await self.rooms.start()
+
     async def stop(self) -> None:
+        await self.rooms.stop()
         await self.lease.release()
 
 
@@ -66,6 +73,7 @@ def database(settings: Settings) -> RedisDatabase:
 def attach(app: FastAPI, settings: Settings) -> Node:
     """Make the app a worker of the cluster at ``BPP_REDIS_URL`` (see the module's docstring)."""
     node = Node(settings)
+    node.rooms = ClusterRooms(app, settings)
     store = app.state.store
     share = settings.client_memory_share
     store.memory = SharedBudget(node.counts, "memory", int(settings.max_memory_mb * MB), share, "BPP_MAX_MEMORY_MB")

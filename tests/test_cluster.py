@@ -1,0 +1,334 @@
+"""The scale-out path against real nginx and redis-server on loopback: ``backprop-playground serve --workers 2``.
+
+One cluster per module (started once, ~5 s); the tests that kill a worker or stop Redis come last. A missing
+nginx or redis-server fails these tests (``.ci/run`` installs both); it never skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.slow
+SMALL = {"dataset": {"name": "xor", "samples": 40}, "hidden": [3]}
+WAIT = 15.0
+
+
+def tool(name: str) -> str:
+    found = (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK))
+    path = shutil.which(name) or next(found, None)
+    assert path, f"{name} is not installed: apt-get install nginx redis-server (.ci/run does)"
+    return path
+
+
+class Cluster:
+    """``serve --workers N`` as a child process, its log in a file."""
+
+    def __init__(self, workers: int = 2, env: dict[str, str] | None = None) -> None:
+        tool("nginx"), tool("redis-server")
+        self.dir = Path(tempfile.mkdtemp(prefix="bpp-cluster-test-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.env = {**os.environ, "BPP_DB": str(self.dir / "db.sqlite"), "BPP_ENGINE": "numpy", **(env or {})}
+        self.log = open(self.dir / "log.txt", "wb")  # noqa: SIM115
+        cmd = [sys.executable, "-m", "app", "serve", "--workers", str(workers), "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while len(seen) < self.workers:
+            assert self.proc.poll() is None, self.text()[-3000:]
+            assert time.monotonic() < deadline, f"workers seen: {seen}\n{self.text()[-3000:]}"
+            try:
+                r = httpx.get(self.url + "/api/health", timeout=2)
+                if r.status_code == 200:
+                    seen.add(r.json()["worker"])
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+
+    def text(self) -> str:
+        return (self.dir / "log.txt").read_text(errors="replace")
+
+    def workers_now(self) -> dict[str, tuple[int, int]]:
+        """Worker tag → (pid, port) of the running worker processes (children of the supervisor)."""
+        out = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+        found: dict[str, tuple[int, int]] = {}
+        for line in out.splitlines()[1:]:
+            pid, ppid, args = line.split(None, 2)
+            if int(ppid) == self.proc.pid and "app serve" in args:
+                env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                tag = next(e for e in env if e.startswith(b"BPP_WORKER=")).split(b"=", 1)[1].decode()
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                found[tag] = (int(pid), int(argv[argv.index(b"--port") + 1]))
+        return found
+
+    def pids(self) -> dict[str, int]:
+        return {tag: pid for tag, (pid, _) in self.workers_now().items()}
+
+    def direct(self, tag: str) -> str:
+        """The address of one worker, bypassing nginx."""
+        return f"127.0.0.1:{self.workers_now()[tag][1]}"
+
+    def child(self, name: str) -> int:
+        out = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+        for line in out.splitlines()[1:]:
+            pid, ppid, args = line.split(None, 2)
+            if int(ppid) == self.proc.pid and name in args:
+                return int(pid)
+        raise AssertionError(f"no {name} child")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.log.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    c = Cluster(env={"BPP_MAX_SESSIONS_PER_CLIENT": "8", "BPP_MAX_FORKS_PER_CLIENT": "2"})
+    yield c
+    c.stop()
+
+
+@contextlib.contextmanager
+def new_client(cluster: Cluster) -> Iterator[httpx.Client]:
+    """A client like a browser: it holds the server's signed client cookie (from whichever worker answers)."""
+    with httpx.Client(base_url=cluster.url, timeout=30) as c:
+        c.get("/api/health")
+        yield c
+
+
+def create(c: httpx.Client, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    r = c.post("/api/sessions", json=config or SMALL)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_health_names_the_worker_and_new_sessions_spread(cluster: Cluster) -> None:
+    workers = [httpx.get(cluster.url + "/api/health").json()["worker"] for _ in range(6)]
+    assert set(workers) == {"w1", "w2"}
+    with new_client(cluster) as c:
+        made = [create(c) for _ in range(4)]
+        for s in made:
+            assert s["id"].startswith(s["worker"] + ".")
+        assert {s["worker"] for s in made} == {"w1", "w2"}
+        for s in made:
+            assert c.delete(f"/api/sessions/{s['id']}", headers=auth(s["token"])).status_code == 204
+
+
+def test_every_session_route_reaches_the_worker_that_owns_it(cluster: Cluster) -> None:
+    with new_client(cluster) as c:
+        for s in [create(c), create(c)]:  # one on each worker (least_conn spreads two in a row)
+            sid, h = s["id"], auth(s["token"])
+            for _ in range(3):  # never a 404 from the other worker
+                got = c.get(f"/api/sessions/{sid}", headers=h)
+                assert got.status_code == 200 and got.json()["worker"] == s["worker"]
+            assert c.post(f"/api/sessions/{sid}/train", headers=h, json={"steps": 20}).json()["step"] == 20
+            assert c.patch(f"/api/sessions/{sid}", headers=h, json={"learning_rate": 0.1}).status_code == 200
+            assert c.get(f"/api/sessions/{sid}/weights", headers=h).status_code == 200
+            assert c.post(f"/api/sessions/{sid}/backprop", headers=h, json={"samples": [0]}).status_code == 200
+            assert c.post(f"/api/sessions/{sid}/gradcheck", headers=h, json={"samples": [0, 1]}).status_code == 200
+            export = c.get(f"/api/sessions/{sid}/export", headers=h)
+            assert export.status_code == 200
+            assert c.post(f"/api/sessions/{sid}/reset", headers=h, json={}).json()["step"] == 0
+            # the export imports bit for bit on whichever worker takes it
+            imported = c.post("/api/sessions", json={"import": export.json()})
+            assert imported.status_code == 201, imported.text
+            assert imported.json()["weights"] == export.json()["state"]["weights"] or imported.json()["step"] == 20
+            asyncio.run(live_frames(cluster, sid, s["token"]))
+            for x in (s, imported.json()):
+                assert c.delete(f"/api/sessions/{x['id']}", headers=auth(x["token"])).status_code == 204
+            assert c.get(f"/api/sessions/{sid}", headers=h).status_code == 404
+
+
+async def live_frames(cluster: Cluster, sid: str, token: str) -> None:
+    url = f"{cluster.ws_url}/api/sessions/{sid}/ws"
+    async with websockets.connect(url, open_timeout=WAIT, compression=None) as ws:
+        await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+        hello = orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        assert hello["type"] == "hello" and hello["session"]["id"] == sid
+        await ws.send('{"type": "play"}')
+        frames = 0
+        while frames < 3:
+            msg = await asyncio.wait_for(ws.recv(), WAIT)
+            if isinstance(msg, bytes):
+                frames += 1
+                await ws.send('{"type": "ack"}')
+        await ws.send('{"type": "pause"}')
+
+
+def test_the_per_client_cap_holds_across_workers(cluster: Cluster) -> None:
+    with new_client(cluster) as c:
+        made = [create(c) for _ in range(8)]
+        assert {s["worker"] for s in made} == {"w1", "w2"}  # the cap is server-wide, not 8 per worker
+        for _ in range(3):
+            r = c.post("/api/sessions", json=SMALL)
+            assert r.status_code == 429 and "per client" in r.json()["detail"]
+        for s in made:
+            c.delete(f"/api/sessions/{s['id']}", headers=auth(s["token"]))
+        assert c.post("/api/sessions", json=SMALL).status_code == 201  # given back when deleted
+
+
+async def watch(url: str, frames: int) -> tuple[dict[str, Any], int]:
+    """A room viewer: its hello and how many frames it got (acking each) before ``frames`` arrived."""
+    async with websockets.connect(url, open_timeout=WAIT, compression=None) as ws:
+        hello = orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        got = 0
+        while got < frames:
+            msg = await asyncio.wait_for(ws.recv(), WAIT)
+            if isinstance(msg, bytes):
+                got += 1
+                await ws.send('{"type": "ack"}')
+        await ws.send('{"type": "trace", "sample": 1}')  # a viewer's probe, answered by the teacher's worker
+        while True:
+            msg = await asyncio.wait_for(ws.recv(), WAIT)
+            if isinstance(msg, str) and orjson.loads(msg)["type"] == "trace":
+                assert orjson.loads(msg)["indices"] == [1]
+                break
+            if isinstance(msg, bytes):
+                await ws.send('{"type": "ack"}')
+        return hello, got
+
+
+async def play(cluster: Cluster, sid: str, token: str, then: Any) -> Any:
+    """Play the teacher's session on its own channel while ``then`` runs."""
+    async with websockets.connect(f"{cluster.ws_url}/api/sessions/{sid}/ws", compression=None) as ws:
+        await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+        await ws.send('{"type": "play"}')
+        try:
+            return await then
+        finally:
+            await ws.send('{"type": "pause"}')
+
+
+def test_a_room_is_watched_forked_and_listed_from_every_worker(cluster: Cluster) -> None:
+    with new_client(cluster) as teacher_c:
+        teacher = create(teacher_c)
+        home = teacher["worker"]
+        other = "w2" if home == "w1" else "w1"
+        # opened through the other worker: it asks the owner
+        r = httpx.post(
+            f"http://{cluster.direct(other)}/api/rooms",
+            json={"session_id": teacher["id"]},
+            headers=auth(teacher["token"]),
+        )
+        assert r.status_code == 201, r.text
+        code, teacher_token = r.json()["code"], r.json()["teacher_token"]
+        for tag in (home, other):  # the room's state from either worker
+            got = httpx.get(f"http://{cluster.direct(tag)}/api/rooms/{code}").json()
+            assert got["session"]["id"] == teacher["id"] and got["session"]["worker"] == home
+
+        # viewers on both workers (and through nginx) get hello and frames while the teacher plays
+        urls = [f"ws://{cluster.direct(t)}/api/rooms/{code}/ws" for t in (home, other, other)]
+        urls.append(f"{cluster.ws_url}/api/rooms/{code}/ws")
+
+        async def viewers() -> list[tuple[dict[str, Any], int]]:
+            return await asyncio.gather(*(watch(u, 5) for u in urls))
+
+        seen = asyncio.run(play(cluster, teacher["id"], teacher["token"], viewers()))
+        for hello, frames in seen:
+            assert hello["type"] == "hello" and hello["read_only"] and hello["session"]["id"] == teacher["id"]
+            assert frames == 5
+
+        # forks land on both workers; the class view lists every one; the teacher removes one on the other worker
+        forks = []
+        for i, tag in enumerate((home, other, other)):
+            with httpx.Client(base_url=f"http://{cluster.direct(tag)}") as student:
+                student.get("/api/health")
+                f = student.post(f"/api/rooms/{code}/fork", json={"name": f"s{i}"})
+                assert f.status_code == 201, f.text
+                assert f.json()["worker"] == tag and f.json()["room"] == code
+                forks.append(f.json())
+        export = httpx.get(f"{cluster.url}/api/rooms/{code}/export").json()
+        assert forks[1]["weights"] == export["state"]["weights"] or forks[1]["step"] >= 0
+        view = httpx.get(f"{cluster.url}/api/rooms/{code}/class", headers=auth(teacher_token))
+        assert view.status_code == 200
+        assert sorted(f["id"] for f in view.json()["forks"]) == sorted(f["id"] for f in forks)
+        assert httpx.get(f"{cluster.url}/api/rooms/{code}").json()["forks"] == 3
+        gone = httpx.delete(f"{cluster.url}/api/rooms/{code}/forks/{forks[1]['id']}", headers=auth(teacher_token))
+        assert gone.status_code == 204
+        view = httpx.get(f"http://{cluster.direct(other)}/api/rooms/{code}/class", headers=auth(teacher_token))
+        assert sorted(f["id"] for f in view.json()["forks"]) == sorted([forks[0]["id"], forks[2]["id"]])
+
+        # the per-client fork cap counts the forks on every worker
+        with httpx.Client() as student:
+            student.get(f"http://{cluster.direct(home)}/api/health")
+            assert student.post(f"http://{cluster.direct(home)}/api/rooms/{code}/fork").status_code == 201
+            assert student.post(f"http://{cluster.direct(other)}/api/rooms/{code}/fork").status_code == 201
+            third = student.post(f"http://{cluster.direct(home)}/api/rooms/{code}/fork")
+            assert third.status_code == 429 and "forks of room" in third.json()["detail"]
+
+        # closing it (through the other worker) ends the viewers on every worker
+        async def closed_viewer(url: str) -> int:
+            async with websockets.connect(url, open_timeout=WAIT, compression=None) as ws:
+                await asyncio.wait_for(ws.recv(), WAIT)
+                shut = httpx.AsyncClient()
+                async with shut:
+                    r = await shut.delete(
+                        f"http://{cluster.direct(other)}/api/rooms/{code}", headers=auth(teacher_token)
+                    )
+                    assert r.status_code == 204
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(ws.recv(), WAIT)
+                assert ws.close_code is not None
+                return ws.close_code
+
+        assert asyncio.run(closed_viewer(f"ws://{cluster.direct(other)}/api/rooms/{code}/ws")) == 4404
+        assert httpx.get(f"{cluster.url}/api/rooms/{code}").status_code == 404
+
+
+def test_a_killed_worker_serves_its_sessions_again_within_15_s_with_nothing_acknowledged_lost(
+    cluster: Cluster,
+) -> None:
+    with new_client(cluster) as c:
+        mine = [create(c) for _ in range(4)]
+        victim = mine[0]["worker"]
+        trained = {}
+        for s in mine:
+            r = c.post(f"/api/sessions/{s['id']}/train", headers=auth(s["token"]), json={"steps": 37})
+            trained[s["id"]] = r.json()["weights"]  # acknowledged
+        os.kill(cluster.pids()[victim], signal.SIGKILL)
+        t0 = time.monotonic()
+        for s in mine:
+            while True:
+                r = c.get(f"/api/sessions/{s['id']}", headers=auth(s["token"]))
+                if r.status_code == 200:
+                    break
+                assert r.status_code in (502, 503, 504), r.text
+                assert time.monotonic() - t0 < 15, "not served again within 15 s"
+                time.sleep(0.1)
+            assert r.json()["step"] == 37 and r.json()["weights"] == trained[s["id"]]
+        assert time.monotonic() - t0 < 15
+        assert "exited (code -9)" in cluster.text()
