@@ -10,6 +10,7 @@ teacher may remove a fork from the class.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import time
@@ -115,6 +116,10 @@ class RoomStore:
         footprint charged to the student's client and address); with its token. ``source`` gives the teacher's
         export when another worker holds the teacher's session (a cluster)."""
         self._check_room_limit(room, client)
+        if self.sessions.shared is not None:  # the forks of every worker count (a Redis call, off the event loop)
+            await asyncio.get_running_loop().run_in_executor(
+                self.sessions.reader, self.sessions.shared.check, client, room.code
+            )
         if source is None:
             teacher = self.teacher_session(room)
             doc = await teacher.read(teacher.export)
@@ -139,8 +144,7 @@ class RoomStore:
         return await store.create(config, client, trainer, room=room.code, name=name, charge=charge)
 
     def _check_room_limit(self, room: Room, client: str) -> None:
-        if self.sessions.shared is not None:  # in a cluster: the forks of every worker count (checked again at take)
-            self.sessions.shared.check(client, room.code)
+        if self.sessions.shared is not None:  # in a cluster: ``fork`` checks in Redis, ``create`` takes atomically
             return
         settings = self.sessions.settings
         forks = self.forks(room)

@@ -697,8 +697,7 @@ class SessionStore:
         ``client`` is ``address/id`` (or a bare address for a client without the server's cookie): the per-address
         cap bounds whatever cookies one address collects, the per-client cap one browser or script."""
         s = self.settings
-        if self.shared is not None:
-            self.shared.check(client)
+        if self.shared is not None:  # in a cluster: checked by ``create`` off the event loop, then taken atomically
             return
         if len(self.sessions) >= s.max_sessions:
             raise ApiError(429, f"the server holds its maximum of {s.max_sessions} sessions; try again later")
@@ -756,6 +755,8 @@ class SessionStore:
         saved before it is returned with its token (a fork, ``room``, also counts against its room's limits,
         which ``RoomStore`` checks)."""
         self.check_capacity(client)
+        if self.shared is not None:  # a Redis call: never on the event loop (Redis may be slow or down)
+            await asyncio.get_running_loop().run_in_executor(self.reader, self.shared.check, client)
         if trainer is None:
             try:
                 trainer, charge = await self.build(build_trainer, config, self.settings, client=client, address=address)

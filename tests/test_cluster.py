@@ -332,3 +332,128 @@ def test_a_killed_worker_serves_its_sessions_again_within_15_s_with_nothing_ackn
             assert r.json()["step"] == 37 and r.json()["weights"] == trained[s["id"]]
         assert time.monotonic() - t0 < 15
         assert "exited (code -9)" in cluster.text()
+
+
+def redis_url(cluster: Cluster) -> str:
+    return cluster.text().split("(Redis ")[1].split(")")[0]
+
+
+def test_redis_down_answers_503_naming_it_keeps_what_workers_hold_and_recovers(cluster: Cluster) -> None:
+    import redis
+
+    with new_client(cluster) as c:
+        s = create(c)
+        h = auth(s["token"])
+        assert c.post(f"/api/sessions/{s['id']}/train", headers=h, json={"steps": 10}).status_code == 200
+        server = cluster.child("redis-server")
+        os.kill(server, signal.SIGSTOP)  # Redis hangs: every call to it times out
+        try:
+            made = c.post("/api/sessions", json=SMALL)
+            assert made.status_code == 503 and "Redis" in made.json()["detail"], made.text
+            trained = c.post(f"/api/sessions/{s['id']}/train", headers=h, json={"steps": 10})
+            assert trained.status_code == 503 and "storage unavailable" in trained.json()["detail"], trained.text
+            got = c.get(f"/api/sessions/{s['id']}", headers=h)  # what the worker holds, as it was
+            assert got.status_code == 200 and got.json()["step"] == 10
+            health = c.get("/api/health")
+            assert health.status_code == 503 and "Redis" in health.json()["storage"]
+        finally:
+            os.kill(server, signal.SIGCONT)
+        deadline = time.monotonic() + WAIT
+        while c.post(f"/api/sessions/{s['id']}/train", headers=h, json={"steps": 10}).status_code != 200:
+            assert time.monotonic() < deadline, "did not recover"
+            time.sleep(0.2)
+        assert c.get(f"/api/sessions/{s['id']}", headers=h).json()["step"] == 20
+
+        # Redis killed: the supervisor starts it again from its append-only file, which holds every acknowledged save
+        os.kill(server, signal.SIGKILL)
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                if cluster.child("redis-server") != server and c.get("/api/health").status_code == 200:
+                    break
+            except (AssertionError, httpx.HTTPError):
+                pass
+            assert time.monotonic() < deadline, "Redis was not started again"
+            time.sleep(0.2)
+        saved = redis.Redis.from_url(redis_url(cluster)).hget(f"bpp:s:{s['id']}", "state")
+        assert saved is not None and orjson.loads(saved)["step"] == 20
+        assert create(c)["id"]  # and the workers use it again
+
+
+def test_two_hosts_behind_one_nginx(tmp_path: Path) -> None:
+    """Workers bound to 127.0.0.2 and 127.0.0.3 (two "hosts"), one redis-server, one nginx configured by
+    ``backprop-playground nginx-config`` as an admin would: sessions route to their host, rooms span both."""
+    redis_port, nginx_port = free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    log = open(tmp_path / "log.txt", "wb")  # noqa: SIM115
+    try:
+        procs.append(
+            subprocess.Popen(
+                [tool("redis-server"), "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+                 "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+                stdout=log, stderr=log,
+            )
+        )  # fmt: skip
+        url = f"redis://127.0.0.1:{redis_port}/0"
+        workers = []
+        for tag, host in (("w1", "127.0.0.2"), ("w2", "127.0.0.3")):
+            port = free_port()
+            env = {
+                **os.environ, "BPP_WORKER": tag, "BPP_REDIS_URL": url, "BPP_TRUSTED_PROXIES": "127.0.0.1",
+                "BPP_ENGINE": "numpy", "BPP_DB": "",
+            }  # fmt: skip
+            cmd = [sys.executable, "-m", "app", "serve", "--host", host, "--port", str(port)]
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log))
+            workers.append(f"{tag}={host}:{port}")
+        site = subprocess.run(
+            [sys.executable, "-m", "app", "nginx-config", "--listen", f"127.0.0.1:{nginx_port}", *workers],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        (tmp_path / "site.conf").write_text(site)
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (tmp_path / sub).mkdir()
+            os.chmod(tmp_path / sub, 0o777)
+        os.chmod(tmp_path, 0o755)
+        (tmp_path / "nginx.conf").write_text(
+            f"pid {tmp_path}/nginx.pid; error_log stderr; events {{}}\n"
+            f"http {{ client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy; "
+            f"fastcgi_temp_path {tmp_path}/fastcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_path {tmp_path}/scgi; "
+            f"access_log off; include {tmp_path}/site.conf; }}\n"
+        )
+        procs.append(
+            subprocess.Popen(
+                [tool("nginx"), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+                stdout=log, stderr=log,
+            )
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{nginx_port}"
+        seen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while seen != {"w1", "w2"}:
+            assert time.monotonic() < deadline, (tmp_path / "log.txt").read_text()[-3000:]
+            with contextlib.suppress(httpx.HTTPError, KeyError):
+                r = httpx.get(base + "/api/health", timeout=2)
+                if r.status_code == 200:
+                    seen.add(r.json()["worker"])
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            c.get("/api/health")
+            made = [create(c) for _ in range(2)]
+            assert {s["worker"] for s in made} == {"w1", "w2"}
+            for s in made:
+                for _ in range(3):
+                    assert c.get(f"/api/sessions/{s['id']}", headers=auth(s["token"])).json()["worker"] == s["worker"]
+            room = c.post("/api/rooms", json={"session_id": made[0]["id"]}, headers=auth(made[0]["token"])).json()
+            forks = [c.post(f"/api/rooms/{room['code']}/fork").json() for _ in range(2)]
+            assert {f["worker"] for f in forks} == {"w1", "w2"}
+            listed = c.get(f"/api/rooms/{room['code']}/class", headers=auth(room["teacher_token"])).json()["forks"]
+            assert sorted(f["id"] for f in listed) == sorted(f["id"] for f in forks)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from redis.exceptions import RedisError
@@ -80,12 +81,16 @@ class SharedBudget(Budget):
     """A ``Budget`` whose bytes are counted in Redis, across every worker."""
 
     def __init__(self, counts: SharedCounts, what: str, total: int, share: float, setting: str) -> None:
+        self._used = 0
         super().__init__(what, total, share, setting)
         self.counts = counts
 
     @property  # type: ignore[override]
     def used(self) -> int:
-        return self.counts.get(self.what)[0]
+        """Bytes held on every worker (while Redis is down: the last figure read, which health reports)."""
+        with contextlib.suppress(RedisError):
+            self._used = self.counts.get(self.what)[0]
+        return self._used
 
     @used.setter
     def used(self, value: int) -> None:  # Budget.__init__ starts at 0; Redis holds the real figure

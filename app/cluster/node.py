@@ -14,13 +14,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from app.cluster.limits import SharedBudget, SharedLimits
 from app.cluster.rooms import ClusterRooms
-from app.cluster.state import Lease, RedisDatabase, SharedCounts, cookie_key, safe_url, unavailable
+from app.cluster.state import TIMEOUT_S, Lease, RedisDatabase, SharedCounts, cookie_key, safe_url, unavailable
 from app.sessions import MB
 from app.settings import Settings
 from app.wire import JSONResponse
@@ -80,7 +80,9 @@ def attach(app: FastAPI, settings: Settings) -> Node:
     store.disk = SharedBudget(node.counts, "disk", int(settings.max_disk_mb * MB), share, "BPP_MAX_DISK_MB")
     store.shared = SharedLimits(node.counts, settings)
     rates = app.state.rates
-    rates._limiter = MovingWindowRateLimiter(storage_from_string(settings.redis_url.replace("redis://", "redis://", 1)))
+    # the create rate per address, counted across workers (the limits package's own Redis storage)
+    storage = RedisStorage(settings.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
+    rates._limiter = MovingWindowRateLimiter(storage)
     app.state.node = node
 
     async def redis_down(request: Request, exc: Exception) -> JSONResponse:
