@@ -30,6 +30,7 @@ STATE_KEYS = {
     "step",
     "epoch",
     "engine_path",
+    "worker",
     "status",
     "divergence",
     "steps_per_frame",

@@ -457,3 +457,37 @@ def test_two_hosts_behind_one_nginx(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         log.close()
+
+
+@pytest.mark.parametrize("missing", ["nginx", "redis-server"])
+def test_serve_workers_says_what_to_install_when_a_program_is_missing(
+    missing: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from app.cluster import supervisor
+    from app.settings import Settings
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("nginx", "redis-server"):
+        if name != missing:
+            (bin_dir / name).symlink_to(tool(name))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(supervisor, "SBIN", ())
+    with pytest.raises(SystemExit) as refused:
+        supervisor.Cluster(Settings(db=""), "127.0.0.1", free_port(), 2)
+    assert f"{missing} is not installed" in str(refused.value)
+    assert "apt-get install nginx redis-server" in str(refused.value)
+
+
+def test_nginx_config_renders_the_template_and_refuses_bad_workers() -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "app", "nginx-config", "--listen", "80", "w1=10.0.0.2:8001", "w2=10.0.0.3:8001"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "~^/api/sessions/w2\\. bpp_w2;" in ok.stdout and "server 10.0.0.3:8001" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "app", "nginx-config", "w1=10.0.0.2:8001", "W2=somewhere"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "worker tag 'W2'" in bad.stderr

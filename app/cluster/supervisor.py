@@ -46,11 +46,13 @@ class MissingTool(SystemExit):
     """A program the cluster needs is not installed."""
 
 
+SBIN = ("/usr/sbin", "/sbin")  # where Debian puts nginx, often not on a user's PATH
+
+
 def require(program: str) -> str:
     """The path of ``program``, or exit with what to install."""
-    path = shutil.which(program) or next(
-        (p for p in (f"/usr/sbin/{program}", f"/usr/bin/{program}") if os.access(p, os.X_OK)), None
-    )
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN])
+    path = shutil.which(program, path=search)
     if path is None:
         raise MissingTool(f"backprop-playground serve --workers: {program} is not installed; {INSTALL_HINT}")
     return path
