@@ -112,7 +112,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    c = Cluster(env={"BPP_MAX_SESSIONS_PER_CLIENT": "8", "BPP_MAX_FORKS_PER_CLIENT": "2"})
+    limits = {"BPP_MAX_SESSIONS_PER_CLIENT": "8", "BPP_MAX_FORKS_PER_CLIENT": "2", "BPP_MAX_SOCKETS_PER_ADDRESS": "6"}
+    c = Cluster(env=limits)
     yield c
     c.stop()
 
@@ -307,6 +308,41 @@ def test_a_room_is_watched_forked_and_listed_from_every_worker(cluster: Cluster)
 
         assert asyncio.run(closed_viewer(f"ws://{cluster.direct(other)}/api/rooms/{code}/ws")) == 4404
         assert httpx.get(f"{cluster.url}/api/rooms/{code}").status_code == 404
+
+
+def test_live_sockets_per_address_are_counted_over_every_worker(cluster: Cluster) -> None:
+    with new_client(cluster) as c:
+        s = create(c)
+        code = c.post("/api/rooms", json={"session_id": s["id"]}, headers=auth(s["token"])).json()["code"]
+
+    async def run() -> int:
+        async with contextlib.AsyncExitStack() as stack:
+            for tag in ("w1", "w2", "w1", "w2", "w1", "w2"):  # 3 on each worker: 6, the cap for this address
+                ws = await stack.enter_async_context(
+                    websockets.connect(f"ws://{cluster.direct(tag)}/api/rooms/{code}/ws", compression=None)
+                )
+                assert orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "hello"
+            async with websockets.connect(f"ws://{cluster.direct('w1')}/api/rooms/{code}/ws") as extra:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(extra.recv(), WAIT)
+                assert extra.close_code is not None
+                return extra.close_code
+
+    assert asyncio.run(run()) == 1013
+
+    async def again() -> str:  # given back when they closed
+        async with websockets.connect(f"{cluster.ws_url}/api/rooms/{code}/ws") as ws:
+            return str(orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"])
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            assert asyncio.run(again()) == "hello"
+            break
+        except websockets.ConnectionClosed:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
 
 
 def test_a_killed_worker_serves_its_sessions_again_within_15_s_with_nothing_acknowledged_lost(

@@ -277,6 +277,18 @@ class Guard:
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         cap = self.settings.max_sockets_per_address
+        app = scope.get("app")
+        shared = getattr(getattr(app, "state", None), "shared_sockets", None)  # a cluster: counted in Redis
+        if shared is not None:
+            refusal = await shared.take(address)
+            if refusal is not None:
+                await self._refuse(scope, receive, send, 429, refusal, CLOSE_TRY_LATER)
+                return
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await shared.give(address)
+            return
         if self.sockets[address] >= cap:
             if address not in self.refusing:
                 self.refusing.add(address)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -127,4 +128,34 @@ class SharedBudget(Budget):
             log.error("could not give back %d bytes of the %s budget: %s", n, self.what, err)
 
 
-__all__ = ["MB", "SharedBudget", "SharedLimits"]
+class SharedSockets:
+    """Live sockets per address (``BPP_MAX_SOCKETS_PER_ADDRESS``), counted over every worker."""
+
+    def __init__(self, counts: SharedCounts, cap: int) -> None:
+        self.counts, self.cap = counts, cap
+        self.refusing: set[str] = set()
+
+    async def take(self, address: str) -> str | None:
+        """None when the socket may open, else why not (it is then closed with 1013: try again later)."""
+        loop = asyncio.get_running_loop()
+        try:
+            refused = await loop.run_in_executor(None, self.counts.take, 1, [(f"ws:{address}", self.cap)])
+        except RedisError:
+            return "the server's shared state (Redis) is unreachable; try again later"
+        if refused is None:
+            self.refusing.discard(address)
+            return None
+        if address not in self.refusing:
+            self.refusing.add(address)
+            log.warning("refusing live sockets from %s: it holds %d (BPP_MAX_SOCKETS_PER_ADDRESS)", address, self.cap)
+        return "too many live sockets from this address"
+
+    async def give(self, address: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self.counts.give, 1, [f"ws:{address}"])
+        except RedisError as err:  # counted until this worker restarts (it gives back all it held)
+            log.error("could not give back a socket's count: %s", err)
+
+
+__all__ = ["MB", "SharedBudget", "SharedLimits", "SharedSockets"]

@@ -18,7 +18,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
-from app.cluster.limits import SharedBudget, SharedLimits
+from app.cluster.limits import SharedBudget, SharedLimits, SharedSockets
 from app.cluster.rooms import ClusterRooms
 from app.cluster.state import TIMEOUT_S, Lease, RedisDatabase, SharedCounts, cookie_key, safe_url, unavailable
 from app.sessions import MB
@@ -79,6 +79,7 @@ def attach(app: FastAPI, settings: Settings) -> Node:
     store.memory = SharedBudget(node.counts, "memory", int(settings.max_memory_mb * MB), share, "BPP_MAX_MEMORY_MB")
     store.disk = SharedBudget(node.counts, "disk", int(settings.max_disk_mb * MB), share, "BPP_MAX_DISK_MB")
     store.shared = SharedLimits(node.counts, settings)
+    app.state.shared_sockets = SharedSockets(node.counts, settings.max_sockets_per_address)
     rates = app.state.rates
     # the create rate per address, counted across workers (the limits package's own Redis storage)
     storage = RedisStorage(settings.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
