@@ -162,11 +162,15 @@ def test_every_session_route_reaches_the_worker_that_owns_it(cluster: Cluster) -
             assert c.post(f"/api/sessions/{sid}/gradcheck", headers=h, json={"samples": [0, 1]}).status_code == 200
             export = c.get(f"/api/sessions/{sid}/export", headers=h)
             assert export.status_code == 200
-            assert c.post(f"/api/sessions/{sid}/reset", headers=h, json={}).json()["step"] == 0
-            # the export imports bit for bit on whichever worker takes it
+            # the export imports on whichever worker takes it and continues bit for bit
             imported = c.post("/api/sessions", json={"import": export.json()})
             assert imported.status_code == 201, imported.text
-            assert imported.json()["weights"] == export.json()["state"]["weights"] or imported.json()["step"] == 20
+            ih = auth(imported.json()["token"])
+            assert imported.json()["step"] == 20
+            a = c.post(f"/api/sessions/{sid}/train", headers=h, json={"steps": 15}).json()
+            b = c.post(f"/api/sessions/{imported.json()['id']}/train", headers=ih, json={"steps": 15}).json()
+            assert (a["step"], a["weights"]) == (b["step"], b["weights"])
+            assert c.post(f"/api/sessions/{sid}/reset", headers=h, json={}).json()["step"] == 0
             asyncio.run(live_frames(cluster, sid, s["token"]))
             for x in (s, imported.json()):
                 assert c.delete(f"/api/sessions/{x['id']}", headers=auth(x["token"])).status_code == 204
@@ -271,8 +275,11 @@ def test_a_room_is_watched_forked_and_listed_from_every_worker(cluster: Cluster)
                 assert f.status_code == 201, f.text
                 assert f.json()["worker"] == tag and f.json()["room"] == code
                 forks.append(f.json())
-        export = httpx.get(f"{cluster.url}/api/rooms/{code}/export").json()
-        assert forks[1]["weights"] == export["state"]["weights"] or forks[1]["step"] >= 0
+        shown = httpx.get(f"{cluster.url}/api/rooms/{code}").json()["session"]  # the teacher's, paused
+        for f in forks:  # every fork, on either worker, starts from the teacher's exact network
+            assert (f["step"], f["weights"]) == (shown["step"], shown["weights"])
+        export = httpx.get(f"http://{cluster.direct(other)}/api/rooms/{code}/export").json()
+        assert export["state"]["step"] == shown["step"]
         view = httpx.get(f"{cluster.url}/api/rooms/{code}/class", headers=auth(teacher_token))
         assert view.status_code == 200
         assert sorted(f["id"] for f in view.json()["forks"]) == sorted(f["id"] for f in forks)
