@@ -5,7 +5,7 @@
 
 For each worker count it starts ``backprop-playground serve --workers W`` (nginx in front of W workers,
 redis-server, no database; 1 worker is behind nginx too, so both sides pay the proxy) and climbs a ladder of
-playing sessions (``--ladder``, default 10, 20, 30, …): each rung creates that many sessions (hidden [8, 8],
+playing sessions (``--ladder``, default 20, 40, 60, 70, 80, …): each rung creates that many sessions (hidden [8, 8],
 tanh, ``circle`` with 500 samples, as bench/stream.py), opens one websocket per session that plays it and
 acks every frame as the page does, plus a probe client timing ``step`` → ``trace`` every 200 ms (the very
 clients of bench/stream.py), measures ``--seconds`` after a warm-up, then deletes them. A rung passes when
@@ -120,6 +120,24 @@ class Cluster:
                 pids[tag] = int(pid)
         return pids
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every process the cluster runs: workers, nginx, redis-server."""
+        out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout
+        children: dict[int, list[int]] = {}
+        for line in out.splitlines()[1:]:
+            pid, ppid = (int(v) for v in line.split())
+            children.setdefault(ppid, []).append(pid)
+        total, todo = 0.0, list(children.get(self.proc.pid, []))
+        while todo:
+            pid = todo.pop()
+            todo += children.get(pid, [])
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / stream.TICKS
+        return total
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -138,6 +156,8 @@ class Rung:
     sessions: int
     fps: list[float]
     p95: float
+    server_cores: float  # CPU the cluster's processes used over the window, in cores
+    machine_busy: float  # share of all the machine's cores busy (the cluster, the bench, everything else)
 
     @property
     def ok(self) -> bool:
@@ -166,15 +186,17 @@ async def rung(cluster: Cluster, n: int, seconds: float) -> Rung:
         tasks.append(asyncio.create_task(stream.prober(cluster, created[-1], latencies, window)))  # type: ignore[arg-type]
         await asyncio.sleep(stream.WARMUP_S)
         window.on = True
-        t0 = time.perf_counter()
+        t0, cpu0, busy0 = time.perf_counter(), cluster.cpu_seconds(), stream.machine_busy()
         await asyncio.sleep(seconds)
         window.on = False
         span = time.perf_counter() - t0
+        cpu1, busy1 = cluster.cpu_seconds(), stream.machine_busy()
         window.done = True
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
         for s in created:
             await http.delete(f"/api/sessions/{s['id']}", headers={"Authorization": f"Bearer {s['token']}"})
-    return Rung(n, [v.frames / span for v in stats], stream.percentile(latencies, 0.95))
+    busy = (busy1[0] - busy0[0]) / max(1e-9, busy1[1] - busy0[1])
+    return Rung(n, [v.frames / span for v in stats], stream.percentile(latencies, 0.95), (cpu1 - cpu0) / span, busy)
 
 
 async def ladder(cluster: Cluster, steps: list[int], seconds: float) -> list[Rung]:
@@ -186,7 +208,7 @@ async def ladder(cluster: Cluster, steps: list[int], seconds: float) -> list[Run
             f"  {cluster.workers} worker(s), {n:4d} sessions: "
             f"fps min/med {min(r.fps):5.1f}/{statistics.median(r.fps):5.1f}"
             f"  total {r.total_fps:7.1f} fps  step→trace p95 {r.p95:6.1f} ms  {'ok' if r.ok else 'FAIL'}"
-            f"  (load {loadavg()})",
+            f"  cluster CPU {r.server_cores:.2f} cores, machine {r.machine_busy:.0%} busy (load {loadavg()})",
             flush=True,
         )
         if not r.ok:
@@ -288,7 +310,9 @@ def kill(cluster: Cluster) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (the first is the baseline)")
-    parser.add_argument("--ladder", default="10,20,30,40,50,60,70,80,100,120", help="playing sessions per rung")
+    parser.add_argument(
+        "--ladder", default="20,40,60,70,80,90,100,120,140,160,180,200", help="playing sessions per rung"
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per rung")
     parser.add_argument("--viewers", type=int, default=200, help="room viewers (0: skip the room)")
     parser.add_argument("--no-kill", action="store_true", help="skip the killed-worker measure")
@@ -320,9 +344,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"killed worker: its sessions answered again after {back:.1f} s (target ≤ {KILL_TARGET_S:.0f} s)")
         finally:
             cluster.stop()
-    print("\nworkers  most sessions ≥10 fps (p95 ≤150 ms)  total fps there")
+    print("\nworkers  most sessions ≥10 fps (p95 ≤150 ms)  total fps there  cluster CPU  sessions per core used")
     for w, r in best.items():
-        print(f"{w:7d}  {r.sessions if r else 0:34d}  {r.total_fps if r else 0:15.1f}")
+        per_core = r.sessions / max(r.server_cores, 1e-9) if r else 0.0
+        print(
+            f"{w:7d}  {r.sessions if r else 0:34d}  {r.total_fps if r else 0:15.1f}  "
+            f"{r.server_cores if r else 0:8.2f} cores  {per_core:21.0f}"
+        )
     base = best.get(counts[0])
     for w in counts[1:]:
         r = best.get(w)
