@@ -224,19 +224,23 @@ class RoomViewer:
     got: dict[int, float] = field(default_factory=dict)  # frame step → when it arrived
 
 
+async def arrivals(ws: websockets.ClientConnection, got: dict[int, float], window: stream.Window) -> None:
+    """Ack every frame as it arrives and note when each step's frame came (while the window is on)."""
+    while not window.done:
+        try:
+            msg = await asyncio.wait_for(ws.recv(), 1.0)
+        except TimeoutError:
+            continue
+        if isinstance(msg, bytes):
+            await ws.send('{"type": "ack"}')
+            if window.on:
+                got.setdefault(stream.frame_step(msg), time.perf_counter())
+
+
 async def room_viewer(cluster: Cluster, code: str, v: RoomViewer, window: stream.Window) -> None:
-    async with websockets.connect(
-        f"{cluster.ws_url}/api/rooms/{code}/ws", open_timeout=30, compression=None, max_size=2**22
-    ) as ws:
-        while not window.done:
-            try:
-                msg = await asyncio.wait_for(ws.recv(), 1.0)
-            except TimeoutError:
-                continue
-            if isinstance(msg, bytes):
-                await ws.send('{"type": "ack"}')
-                if window.on:
-                    v.got.setdefault(stream.frame_step(msg), time.perf_counter())
+    url = f"{cluster.ws_url}/api/rooms/{code}/ws"
+    async with websockets.connect(url, open_timeout=30, compression=None, max_size=2**22) as ws:
+        await arrivals(ws, v.got, window)
 
 
 async def room(cluster: Cluster, viewers: int, seconds: float) -> tuple[float, float, float]:
@@ -259,15 +263,7 @@ async def room(cluster: Cluster, viewers: int, seconds: float) -> tuple[float, f
     async def play() -> None:
         async with await stream.open_session(cluster, teacher) as ws:  # type: ignore[arg-type]
             await ws.send('{"type": "play"}')
-            while not window.done:
-                try:
-                    msg = await asyncio.wait_for(ws.recv(), 1.0)
-                except TimeoutError:
-                    continue
-                if isinstance(msg, bytes):
-                    await ws.send('{"type": "ack"}')
-                    if window.on:
-                        ref.setdefault(stream.frame_step(msg), time.perf_counter())
+            await arrivals(ws, ref, window)
             await ws.send('{"type": "pause"}')
 
     tasks.append(asyncio.create_task(play()))
