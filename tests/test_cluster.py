@@ -24,10 +24,9 @@ import orjson
 import pytest
 import websockets
 
-from tests.conftest import ROOT, free_port
+from tests.helpers import ROOT, SMALL, auth, free_port
 
 pytestmark = pytest.mark.slow
-SMALL = {"dataset": {"name": "xor", "samples": 40}, "hidden": [3]}
 WAIT = 15.0
 
 
@@ -130,10 +129,6 @@ def create(c: httpx.Client, config: dict[str, Any] | None = None) -> dict[str, A
     r = c.post("/api/sessions", json=config or SMALL)
     assert r.status_code == 201, r.text
     return dict(r.json())
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_health_names_the_worker_and_new_sessions_spread(cluster: Cluster) -> None:
