@@ -23,8 +23,8 @@ import httpx
 import orjson
 import pytest
 import websockets
-
-from tests.helpers import ROOT, SMALL, auth, free_port
+from helpers import ROOT, SMALL, auth, free_port
+from page_helpers import browser, page, page_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 WAIT = 15.0
@@ -529,3 +529,38 @@ def test_nginx_config_renders_the_template_and_refuses_bad_workers() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "worker tag 'W2'" in bad.stderr
+
+
+@pytest.mark.browser
+def test_the_page_reconnects_by_itself_after_its_worker_is_killed_and_says_how_the_run_came_back(
+    cluster: Cluster,
+    page: Any,  # noqa: F811
+) -> None:
+    """The page (through nginx) plays; its worker is SIGKILLed: the page reconnects by itself, and its notice says
+    whether the run went back to its last checkpoint (the step it shows is below the one it had shown)."""
+    page.goto(page_url(cluster.url, {"hidden": [4, 2], "dataset": {"name": "circle", "samples": 200}}))
+    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    me = page.evaluate("JSON.parse(sessionStorage.getItem('bpp.session'))")
+    page.click("#play")
+    page.wait_for_function("__bpp.store.get().step > 50", timeout=20_000)
+    page.evaluate(  # the step the page showed when its socket dropped: what the notice compares with
+        "__bpp.socket.addEventListener('connection', (e) => { if (e.detail.state === 'reconnecting' && "
+        "window.dropStep === undefined) window.dropStep = __bpp.store.get().step; })"
+    )
+    os.kill(cluster.pids()[me["id"].split(".")[0]], signal.SIGKILL)
+    t0 = time.monotonic()
+    page.wait_for_selector("#conn[data-state=reconnecting]", timeout=10_000)
+    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    back = time.monotonic() - t0
+    assert back < 15, f"the page was live again only after {back:.1f} s"
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('bpp.session')).id") == me["id"]  # the same session
+    now = httpx.get(f"{cluster.url}/api/sessions/{me['id']}", headers=auth(me["token"])).json()["step"]
+    page.wait_for_selector("#notice:not([hidden])", timeout=5_000)
+    text = page.inner_text("#notice-text")
+    # While the worker restarted, nginx answered the page's attempts with 502 (the browser logs each): expected
+    expected = f"/api/sessions/{me['id']}/ws' failed: Error during WebSocket handshake: Unexpected response code: 502"
+    page.watch.errors[:] = [e for e in page.watch.errors if expected not in e]
+    if now < page.evaluate("window.dropStep"):
+        assert "went back to its last checkpoint" in text, text
+    else:
+        assert "where it was" in text, text
