@@ -98,10 +98,18 @@ class Cluster:
                 return int(pid)
         raise AssertionError(f"no {name} child")
 
+    def children(self) -> list[int]:
+        out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout
+        return [int(p) for p, pp in (line.split() for line in out.splitlines()[1:]) if int(pp) == self.proc.pid]
+
     def stop(self) -> None:
+        """SIGTERM the supervisor, as Ctrl-C or systemd would: it exits 0 and every child is gone with it."""
+        children = self.children()
         self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(30)
+            assert self.proc.wait(30) == 0, self.text()[-2000:]
+            alive = [p for p in children if Path(f"/proc/{p}").exists()]
+            assert not alive, f"children left running: {alive}"
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
@@ -111,7 +119,12 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    limits = {"BPP_MAX_SESSIONS_PER_CLIENT": "8", "BPP_MAX_FORKS_PER_CLIENT": "2", "BPP_MAX_SOCKETS_PER_ADDRESS": "6"}
+    limits = {
+        "BPP_MAX_SESSIONS_PER_CLIENT": "8",
+        "BPP_MAX_FORKS_PER_CLIENT": "2",
+        "BPP_MAX_SOCKETS_PER_ADDRESS": "6",
+        "BPP_MAX_MEMORY_MB": "400",  # each client's and address's share: 100 MB
+    }
     c = Cluster(env=limits)
     yield c
     c.stop()
@@ -230,6 +243,30 @@ async def play(cluster: Cluster, sid: str, token: str, then: Any) -> Any:
             return await then
         finally:
             await ws.send('{"type": "pause"}')
+
+
+def test_the_memory_budget_is_shared_by_every_worker(cluster: Cluster) -> None:
+    """Sessions of ~33 MB each (8,000 samples, two layers of 64), made on the two workers in turn: the address's
+    share of the budget (100 MB) is counted once for the server, so at most three fit, not three per worker."""
+    big = {"dataset": {"name": "circle", "samples": 8000}, "hidden": [64, 64]}
+    made: list[dict[str, Any]] = []
+    with httpx.Client(timeout=60) as c:
+        for i in range(7):
+            tag = ("w1", "w2")[i % 2]
+            c.get(f"http://{cluster.direct(tag)}/api/health")
+            r = c.post(f"http://{cluster.direct(tag)}/api/sessions", json=big)
+            if r.status_code != 201:
+                assert r.status_code == 429 and "share" in r.json()["detail"], r.text
+                break
+            made.append(r.json())
+        assert 2 <= len(made) <= 3 and {s["worker"] for s in made} == {"w1", "w2"}, [s["worker"] for s in made]
+        used = c.get(f"{cluster.url}/api/health").json()["memory"]["used_mb"]
+        assert used >= 33 * len(made)  # health reports what every worker holds
+        for s in made:
+            assert c.delete(f"{cluster.url}/api/sessions/{s['id']}", headers=auth(s["token"])).status_code == 204
+        again = c.post(f"{cluster.url}/api/sessions", json=big)  # given back when deleted
+        assert again.status_code == 201, again.text
+        c.delete(f"{cluster.url}/api/sessions/{again.json()['id']}", headers=auth(again.json()["token"]))
 
 
 def test_a_room_is_watched_forked_and_listed_from_every_worker(cluster: Cluster) -> None:
