@@ -121,6 +121,7 @@ class RedisDatabase:
         self._client: aredis.Redis | None = None
         self._update: Any = None
         self._probed = 0.0
+        self._loaded: tuple[list[SessionRow], list[RoomRow]] | None = None
 
     @property
     def client(self) -> aredis.Redis:
@@ -226,7 +227,22 @@ class RedisDatabase:
         return (code, h[b"session_id"].decode(), h[b"teacher"].decode(), h[b"title"].decode(), float(h[b"created"]))
 
     async def load(self) -> tuple[list[SessionRow], list[RoomRow]]:
-        """This worker's sessions (unreadable ones are set aside) and the rooms that show one of them."""
+        """This worker's sessions (unreadable ones are set aside) and the rooms that show one of them. At
+        start-up the session store and then the room store ask in turn: the second gets the first's answer
+        (reading every checkpoint twice would slow down a restart, which must serve again within seconds)."""
+        if self._loaded is not None:
+            loaded, self._loaded = self._loaded, None
+            return loaded
+        loaded = await self._load()
+        self._loaded = loaded
+        asyncio.get_running_loop().call_later(10.0, self._forget_load, loaded)
+        return loaded
+
+    def _forget_load(self, loaded: object) -> None:
+        if self._loaded is loaded:
+            self._loaded = None
+
+    async def _load(self) -> tuple[list[SessionRow], list[RoomRow]]:
         ids = sorted(x.decode() for x in await self._do(self.client.smembers(owned_key(self.tag))))
         rows: list[SessionRow] = []
         for session_id in ids:
