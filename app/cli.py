@@ -1,5 +1,8 @@
 """The ``backprop-playground`` command: ``serve`` starts the server (``--workers N``: a cluster behind nginx);
-``nginx-config`` writes the nginx configuration for workers on several machines."""
+``nginx-config`` writes the nginx configuration for workers on several machines.
+
+Layer: entry point (above ``app.main``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Builds the ASGI app: ``create_app(settings)``; ``app`` is the one ``uvicorn app.main:app`` serves."""
+"""Builds the ASGI app: ``create_app(settings)``; ``app`` is the one ``uvicorn app.main:app`` serves.
+
+Layer: the top, which wires the others together: ``app.engine`` (the maths, no web) ← ``app.sessions`` (runs,
+stores, the live hub, rooms; no HTTP) ← ``app.api`` (routes, the live channel, errors, guards), with
+``app.schemas`` and ``app.wire`` (what goes over the wire) between them. docs/architecture.md draws it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -20,10 +24,7 @@ from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
 from app.cluster import node as cluster
 from app.engine import paths
-from app.live import LiveHub
-from app.persist import Database
-from app.rooms import RoomStore
-from app.sessions import SessionStore
+from app.sessions import Database, LiveHub, RoomStore, SessionStore, Storage
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
 
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    db: Any = None
+    db: Storage | None = None
     if settings.redis_url:  # a worker of a cluster: checkpoints in Redis, shared by every worker
         db = cluster.database(settings)
     elif settings.db:

@@ -1,4 +1,7 @@
-"""Room routes (SPEC §6): open, view, fork, class view, close, and the read-only live channel."""
+"""Room routes (docs/classroom.md): open, view, fork, class view, close, and the read-only live channel.
+
+Layer: API; thin handlers over ``app.sessions.rooms``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,11 @@ from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
 from app import wire
 from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
-from app.api.errors import responses
+from app.api.errors import ApiError, responses, status_of
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
-from app.live import LiveHub
-from app.rooms import Room, RoomStore
 from app.schemas import ClassOut, CreateRoom, ExportDocument, ForkedSession, ForkRequest, RoomCreated, RoomOut
-from app.sessions import ApiError
+from app.sessions import LiveHub, Room, RoomStore, SessionError
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -180,8 +181,8 @@ async def room_socket(ws: WebSocket, code: str) -> None:
             await elsewhere.serve_viewer(ws, room)
             return
         session = rooms.teacher_session(room)
-    except ApiError as err:  # 503: the owner is restarting or Redis is down; the page tries again (1013)
-        await ws.close(1013 if err.status == 503 else 4404, err.detail[:120])
+    except (ApiError, SessionError) as err:  # 503: the owner is restarting or Redis is down; the page tries again
+        await ws.close(1013 if status_of(err) == 503 else 4404, err.detail[:120])
         return
 
     def alive() -> bool:

@@ -16,7 +16,8 @@ import logging
 from redis.exceptions import RedisError
 
 from app.cluster.state import SharedCounts
-from app.sessions import MB, ApiError, Budget
+from app.sessions import Budget, OverLimit, ServerFull
+from app.sessions.budget import MB
 
 log = logging.getLogger("backprop_playground")
 
@@ -53,18 +54,18 @@ class SharedLimits:
         return out
 
     def check(self, client: str, room: str | None = None) -> None:
-        """429 when one of the caps is reached now (a check before building; ``take`` decides)."""
+        """``OverLimit`` when one of the caps is reached now (a check before building; ``take`` decides)."""
         limits = self._limits(client, room)
         for (_, limit, message), value in zip(limits, self.counts.get(*(f for f, _, _ in limits)), strict=True):
             if value >= limit:
-                raise ApiError(429, message)
+                raise OverLimit(message)
 
     def take(self, client: str, room: str | None = None, enforce: bool = True) -> None:
-        """Count one more session (a fork of ``room``), or 429 and nothing counted."""
+        """Count one more session (a fork of ``room``), or ``OverLimit`` and nothing counted."""
         limits = self._limits(client, room)
         refused = self.counts.take(1, [(f, limit if enforce else None) for f, limit, _ in limits])
         if refused is not None:
-            raise ApiError(429, limits[refused][2])
+            raise OverLimit(limits[refused][2])
 
     def give(self, client: str, room: str | None = None) -> None:
         """The session has gone."""
@@ -106,8 +107,7 @@ class SharedBudget(Budget):
         if refused is None:
             return
         if refused == 0:
-            raise ApiError(
-                503,
+            raise ServerFull(
                 f"the server is full: sessions hold {self._mb(self.used)} of its {self._mb(self.total)} {self.what} "
                 f"budget ({self.setting}) and this needs {self._mb(n)} more; try again later, or with less data or a "
                 "smaller network",
@@ -115,8 +115,7 @@ class SharedBudget(Budget):
         owner = owners[refused - 1]
         held = self.counts.get(f"{self.what}:{owner}")[0]
         who = "this client" if owner.startswith("c:") else "this address"
-        raise ApiError(
-            429,
+        raise OverLimit(
             f"{who} holds {self._mb(held)} of its {self._mb(self.share)} share of the server's {self.what} and this "
             f"needs {self._mb(n)} more; delete a session first, or use less data or a smaller network",
         )

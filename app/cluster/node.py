@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from app.cluster.limits import SharedBudget, SharedLimits, SharedSockets
 from app.cluster.rooms import ClusterRooms
 from app.cluster.state import TIMEOUT_S, Lease, RedisDatabase, SharedCounts, cookie_key, safe_url, unavailable
-from app.sessions import MB
+from app.sessions.budget import MB
 from app.settings import Settings
 from app.wire import JSONResponse
 

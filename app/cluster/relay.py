@@ -29,8 +29,10 @@ import redis.asyncio as aredis
 from redis.exceptions import RedisError
 
 from app import wire
+from app.api.errors import ApiError, status_of
 from app.cluster.state import PREFIX, TIMEOUT_S, unavailable
-from app.sessions import ApiError
+from app.engine import EngineError
+from app.sessions import SessionError
 
 log = logging.getLogger("backprop_playground")
 WORKERS = PREFIX + "workers"
@@ -109,8 +111,10 @@ class Rpc:
             if handler is None:
                 raise ApiError(500, f"worker {self.tag} has no call {req.get('op')!r}")
             reply = {"ok": await handler(req.get("args") or {})}
-        except ApiError as err:
-            reply = {"status": err.status, "detail": err.detail, "field": err.field}
+        except (ApiError, SessionError) as err:
+            reply = {"status": status_of(err), "detail": err.detail, "field": err.field}
+        except EngineError as err:
+            reply = {"status": 422, "detail": str(err), "field": err.field}
         except Exception:
             log.exception("call %s failed", req.get("op"))
             reply = {"status": 500, "detail": "internal error; the server logged it"}
@@ -226,7 +230,7 @@ class RoomPublisher:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sender
-                session.unwatch(conn.wake)
+                session.live.unwatch(conn.wake)
             if sock.closed is not None:  # the room closed or its session went: said on the channel
                 return
 

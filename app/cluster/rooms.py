@@ -22,9 +22,10 @@ from app import wire
 from app.api.live import CREDITS, PROTOCOL, READ_ONLY_TRACE_INTERVAL_S, Connection, TraceMsg
 from app.cluster.relay import RoomFeed, RoomFeeds, RoomPublisher, Rpc
 from app.cluster.state import RedisDatabase, StorageError, tag_of
-from app.live import probe_message
-from app.rooms import Room, RoomStore, normalize_code
-from app.sessions import ApiError
+from app.engine import EngineError
+from app.sessions import NotFound, Room, RoomStore, SessionError, StorageUnavailable
+from app.sessions.live import probe_message
+from app.sessions.rooms import normalize_code
 from app.settings import Settings
 
 
@@ -62,16 +63,16 @@ class ClusterRooms:
 
     async def locate(self, code: str) -> Room:
         """The open room with this code, here or on another worker (404 otherwise)."""
-        with contextlib.suppress(ApiError):
+        with contextlib.suppress(SessionError):
             return self.rooms.get(code)
         db = self.rooms.db
         assert isinstance(db, RedisDatabase)
         try:
             row = await db.room(normalize_code(code))
         except StorageError as err:
-            raise ApiError.storage(err) from None
+            raise StorageUnavailable.because(err) from None
         if row is None or self.local(Room(*row)):  # a local room that is not open here has ended
-            raise ApiError(404, f"no open room {code!r}")
+            raise NotFound(f"no open room {code!r}")
         return Room(*row)
 
     def local(self, room: Room) -> bool:
@@ -88,7 +89,7 @@ class ClusterRooms:
     async def open_elsewhere(self, session_id: str, token: str | None, title: str) -> dict[str, Any]:
         tag = tag_of(session_id)
         if tag is None or tag == self.tag:
-            raise ApiError(404, f"no session {session_id!r} (it may have expired)")
+            raise NotFound(f"no session {session_id!r} (it may have expired)")
         out: dict[str, Any] = await self.rpc.call(
             tag, "open", {"session_id": session_id, "token": token, "title": title}
         )
@@ -118,7 +119,7 @@ class ClusterRooms:
         session = self.rooms.teacher_session(room)
         self.publisher.ensure(room)
         hub = self.app.state.hub
-        return {"session": session.view(), "steps_per_frame": hub.steps_per_frame(session), "probe": session.probe}
+        return {"session": session.view(), "steps_per_frame": hub.steps_per_frame(session), "probe": session.live.probe}
 
     async def _room(self, args: dict[str, Any]) -> dict[str, Any]:
         room = self._local_room(args)
@@ -145,7 +146,7 @@ class ClusterRooms:
         session = self.rooms.teacher_session(self._local_room(args))
         sample = int(args["sample"])
         if not 0 <= sample < session.trainer.n_train:
-            raise ApiError(422, f"must be a training-set index in [0, {session.trainer.n_train - 1}]", "sample")
+            raise EngineError("sample", f"must be a training-set index in [0, {session.trainer.n_train - 1}]")
         out: dict[str, Any] = await session.run(lambda: probe_message(session, sample))
         return out
 

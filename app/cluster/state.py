@@ -15,7 +15,7 @@ Keys (all under ``bpp:``):
 - ``bpp:cookie-key``: the key client cookies are signed with (every worker must accept every cookie).
 
 Any Redis failure is a ``StorageError`` (routes answer 503 and change nothing) or, for the counts, an
-``ApiError`` 503 whose detail names Redis; redis-py reconnects by itself when Redis is back.
+503 whose detail names Redis; redis-py reconnects by itself when Redis is back.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import redis
 import redis.asyncio as aredis
 from redis.exceptions import RedisError
 
-from app.persist import RoomRow, SessionRow, StorageError
+from app.sessions.storage import RoomRow, SessionRow, StorageError
 
 log = logging.getLogger("backprop_playground")
 PREFIX = "bpp:"
@@ -110,7 +110,7 @@ return 1
 
 
 class RedisDatabase:
-    """Checkpoints of one worker's sessions and of every room in Redis; the same methods as ``app.persist.Database``
+    """Checkpoints of one worker's sessions and of every room in Redis; the ``app.sessions.storage.Storage`` interface
     (what the session and room stores call), so the stores do not know which one they write to."""
 
     def __init__(self, url: str, tag: str) -> None:
