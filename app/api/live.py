@@ -447,20 +447,29 @@ async def serve(
     """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false)."""
     conn = Connection(ws, session, hub, settings, read_only, alive)
     hello = {
-        "type": "hello",
-        "protocol": PROTOCOL,
-        "credits": CREDITS,
-        "fps": settings.fps,
-        "read_only": read_only,
         "session": session.view(),
         "steps_per_frame": hub.steps_per_frame(session),
         "probe": session.live.probe,
     }
     if not read_only:
         session.live.owners += 1
+    try:
+        await pump(conn, hello)
+    finally:
+        session.live.unwatch(conn.wake)
+        if not read_only:
+            session.live.owners -= 1
+
+
+async def pump(conn: Connection, hello: dict[str, Any]) -> None:
+    """Send ``hello`` (the session, its speed and probe), then run the connection's sender and read the client's
+    messages until it leaves; then stop the sender and close the socket. (A room viewer on another worker than
+    the room's, ``app.cluster.rooms.RemoteViewer``, runs the same way.)"""
+    ws, settings = conn.ws, conn.settings
     sender: asyncio.Task[None] | None = None
     try:
-        await conn.send(hello)
+        head = {"type": "hello", "protocol": PROTOCOL, "credits": CREDITS, "fps": settings.fps}
+        await conn.send({**head, "read_only": conn.read_only, **hello})
         conn.wake.set()
         sender = asyncio.create_task(conn.sender())
         while True:
@@ -475,9 +484,6 @@ async def serve(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        session.live.unwatch(conn.wake)
-        if not read_only:
-            session.live.owners -= 1
         if sender is not None:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -15,11 +15,10 @@ import contextlib
 import time
 from typing import Any
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from starlette.websockets import WebSocketState
+from fastapi import FastAPI, WebSocket
 
 from app import wire
-from app.api.live import CREDITS, PROTOCOL, READ_ONLY_TRACE_INTERVAL_S, Connection, TraceMsg
+from app.api.live import CREDITS, READ_ONLY_TRACE_INTERVAL_S, Connection, TraceMsg, pump
 from app.cluster.relay import RoomFeed, RoomFeeds, RoomPublisher, Rpc
 from app.cluster.state import RedisDatabase, StorageError, tag_of
 from app.engine import EngineError
@@ -157,44 +156,14 @@ class ClusterRooms:
     # -- a viewer here of a room owned elsewhere -----------------------------------------------------------
 
     async def serve_viewer(self, ws: WebSocket, room: Room) -> None:
+        """A viewer here of a room another worker owns: its hello from the owner, then the room's feed."""
         hello = await self.call(room, "hello")
         viewer = RemoteViewer(ws, self, room)
-        feed = await self.feeds.join(room.code, viewer)
-        viewer.feed = feed
-        sender: asyncio.Task[None] | None = None
+        viewer.feed = await self.feeds.join(room.code, viewer)
         try:
-            await viewer.send(
-                {
-                    "type": "hello",
-                    "protocol": PROTOCOL,
-                    "credits": CREDITS,
-                    "fps": self.settings.fps,
-                    "read_only": True,
-                    **hello,
-                }
-            )
-            viewer.wake.set()
-            sender = asyncio.create_task(viewer.sender())
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    await viewer.error("binary", "send JSON text messages")
-                else:
-                    await viewer.handle(text)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            await pump(viewer, hello)
         finally:
-            await self.feeds.leave(feed, viewer)
-            if sender is not None:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sender
-            if ws.client_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(Exception):
-                    await ws.close(1000)
+            await self.feeds.leave(viewer.feed, viewer)
 
 
 class RemoteViewer(Connection):
