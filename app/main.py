@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = SessionStore(settings, db)
     app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)
-    app.state.rates = RateLimits(settings)
+    app.state.rates = RateLimits(settings, cluster.rate_storage(settings) if settings.redis_url else None)
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -1,6 +1,9 @@
 """Limits that hold server-wide in a cluster: each check and each change is one atomic step in Redis
 (``SharedCounts``), so N workers enforce one limit, not N.
 
+Layer: cluster; refuses with the session layer's errors (``OverLimit``, ``ServerFull``), as the in-process
+limits do.
+
 - ``SharedLimits``: sessions in all (``BPP_MAX_SESSIONS``), per address, per client, forks per room and per
   client in a room. A session is counted when its worker adds it and given back when it goes.
 - ``SharedBudget``: the memory and disk budgets (``BPP_MAX_MEMORY_MB``, ``BPP_MAX_DISK_MB``) and each client's

@@ -1,5 +1,7 @@
 """The nginx configuration in front of the workers, rendered from ``deploy/nginx.conf.j2`` (Jinja2).
 
+Layer: cluster, deployment (``app.cli`` and ``supervisor`` call it).
+
 The same template serves ``serve --workers N`` (a whole nginx.conf with its pid and temporary files in the
 run directory) and an admin's machines (``backprop-playground nginx-config``: a file for /etc/nginx/conf.d/).
 """

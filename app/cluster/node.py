@@ -1,8 +1,10 @@
 """One worker of a cluster: wires the app to Redis (``BPP_REDIS_URL``) in place of its single-process parts.
 
-``attach(app)`` swaps the SQLite database for ``RedisDatabase``, the in-memory counts and budgets for shared
-ones, the create-rate limiter's memory for the ``limits`` library's Redis storage, and the cookie key file for
-the key in Redis; it answers 503 naming Redis when Redis cannot be reached. ``start`` (in the app's lifespan,
+Layer: cluster — beside the top (``app.main`` calls it); imports ``app.sessions`` and ``app.api``.
+
+``app.main`` takes from here the Redis storage (``database``), the create rate's shared storage (``rate_storage``)
+and the cookie key (``cookie_key_loader``); ``attach(app)`` swaps the in-memory counts and budgets for shared
+ones; it answers 503 naming Redis when Redis cannot be reached. ``start`` (in the app's lifespan,
 before the sessions are loaded) takes the worker's lease on its tag and gives back what a dead predecessor of
 that tag held; ``stop`` frees the lease.
 """
@@ -15,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from app.cluster.limits import SharedBudget, SharedLimits, SharedSockets
@@ -80,10 +81,6 @@ def attach(app: FastAPI, settings: Settings) -> Node:
     store.disk = SharedBudget(node.counts, "disk", int(settings.max_disk_mb * MB), share, "BPP_MAX_DISK_MB")
     store.shared = SharedLimits(node.counts, settings)
     app.state.shared_sockets = SharedSockets(node.counts, settings.max_sockets_per_address)
-    rates = app.state.rates
-    # the create rate per address, counted across workers (the limits package's own Redis storage)
-    storage = RedisStorage(settings.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
-    rates._limiter = MovingWindowRateLimiter(storage)
     app.state.node = node
 
     async def redis_down(request: Request, exc: Exception) -> JSONResponse:
@@ -92,6 +89,11 @@ def attach(app: FastAPI, settings: Settings) -> Node:
 
     app.add_exception_handler(RedisError, redis_down)
     return node
+
+
+def rate_storage(settings: Settings) -> RedisStorage:
+    """Where the create rate per address is counted, for every worker (the limits package's Redis storage)."""
+    return RedisStorage(settings.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
 
 
 def cookie_key_loader(settings: Settings) -> Any:

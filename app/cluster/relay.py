@@ -1,5 +1,7 @@
 """Rooms across workers: calls to the worker that owns a room's session, and its frames fanned out everywhere.
 
+Layer: cluster; the publisher reuses the live channel's ``app.api.live.Connection``.
+
 A room lives with its teacher's session, on the worker that owns it; students' requests and sockets land on
 any worker (nginx spreads them). Two Redis mechanisms, no broker of our own:
 

@@ -1,5 +1,7 @@
 """Rooms in a cluster: the room routes' and sockets' way to a room whose teacher session another worker owns.
 
+Layer: cluster; ``app.api.rooms`` calls it (through ``app.state.node``) only in a cluster.
+
 ``ClusterRooms.locate`` finds a room by code on any worker (Redis keeps every room); a room whose session is
 here is served as in one process, and published for viewers elsewhere (``RoomPublisher``). For a room owned
 elsewhere, what needs its session is asked of the owner (``Rpc``: the room's state, its export for a fork,

@@ -1,5 +1,7 @@
 """What the workers of a cluster share in Redis (redis-py): checkpoints, counts and budgets, the cookie key, leases.
 
+Layer: cluster, storage — ``RedisDatabase`` implements ``app.sessions.storage.Storage``.
+
 Redis runs with AOF ``appendfsync always`` (the supervisor starts it so; deploy/ says so for an admin's own),
 so a write Redis acknowledged survives a crash of Redis as well as of a worker.
 

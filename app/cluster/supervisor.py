@@ -1,5 +1,8 @@
 """``backprop-playground serve --workers N``: redis-server, N workers and nginx on one machine, as child processes.
 
+Layer: entry point (``app.cli`` calls it); the workers it starts are ordinary ``backprop-playground serve``
+processes with ``BPP_WORKER`` and ``BPP_REDIS_URL`` set.
+
 - **Redis** (unless ``BPP_REDIS_URL`` names one) on a free loopback port, with AOF ``appendfsync always`` in a
   folder beside ``BPP_DB`` (``backprop-playground.redis/``), so checkpoints survive a restart of everything.
 - **Workers** ``w1``…``wN``: ``backprop-playground serve`` on free loopback ports, each with ``BPP_WORKER`` (its
