@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag
 
 from app import examples
 
-DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
+DatasetName = Literal[
+    "circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "network_n", "custom"
+]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
 OutputActivation = Literal["linear", "sigmoid", "tanh", "softmax"]
