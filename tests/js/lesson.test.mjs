@@ -180,3 +180,43 @@ test("predictions: right within rounding, wrong with the slip named", () => {
   const g3 = outputGradient(s, 1, 1);
   assert.ok(close(g3.value, s.delta[3][0] * s.a[2][0]));
 });
+
+test("the nine steps render with the sample's numbers, hide predicted values until revealed, in both languages", async () => {
+  const { STEPS, QUIZ, renderStep, predictionTarget } = await import("../../static/js/lesson/steps.js");
+  const { extend, setLang, t } = await import("../../static/js/i18n/index.js");
+  const { table } = await import("../../static/js/i18n/lesson.js");
+  const { fmt } = await import("../../static/js/format.js");
+  extend(table);
+  const s = sampleOf(W, x, y, CONFIG);
+  const base = { s, metrics: { train_loss: 0.2, regularization: 0 }, nTrain: 100, config: { ...CONFIG, learning_rate: 0.1, optimizer: "sgd" }, unit: { l: 2, k: 2 }, grow: { hidden: 2, width: 3 }, answers: {} };
+  assert.equal(STEPS.length, 9);
+  for (const lang of ["en", "zh"]) {
+    await setLang(lang);
+    for (let n = 1; n <= 9; n++) {
+      const hidden = renderStep(n, { ...base, revealed: new Set() });
+      const shown = renderStep(n, { ...base, revealed: new Set(STEPS.flatMap((st) => st.predictions)) });
+      assert.ok(!/lesson\.[a-z_.]+/.test(shown.html.replace(/data-[a-z-]+="[^"]*"/g, "")), `step ${n} ${lang}: a missing string`);
+      assert.ok(!shown.html.includes("NaN") && !shown.html.includes("undefined"), `step ${n}`);
+      for (const id of STEPS[n - 1].predictions) {
+        const v = fmt(predictionTarget(id, s, 0.1).value);
+        assert.ok(hidden.html.includes(`data-predict="${id}"`), `step ${n} asks for ${id}`);
+        assert.ok(!hidden.html.includes(`<mn>${v}</mn>`), `step ${n}: ${id} = ${v} is hidden before the prediction`);
+        assert.ok(shown.html.includes(`<mn>${v}</mn>`), `step ${n}: ${id} = ${v} is shown after it`);
+      }
+    }
+  }
+  await setLang("en");
+  assert.ok(renderStep(1, { ...base, revealed: new Set() }).html.includes(`<mn>${fmt(s.a[2][0])}</mn>`), "a1(2) of the sample");
+  const st4 = renderStep(4, { ...base, revealed: new Set(["delta2", "grad"]) });
+  assert.deepEqual(st4.lit.links.sort(), ["1:2:2", "2:1:2", "2:2:2"], "Θ22(1) and the two paths' Θ12(2), Θ22(2)");
+  assert.ok(st4.html.includes(`<mn>${fmt(s.D[1][1][2])}</mn>`));
+  const st6 = renderStep(6, { ...base, revealed: new Set() });
+  assert.ok(st6.html.includes('<td data-count="chain">68</td>') && st6.html.includes('<td data-count="stored">29</td>'));
+  const st5 = renderStep(5, { ...base, unit: { l: 2, k: 3 }, revealed: new Set() });
+  assert.ok(st5.html.includes(`<mn>${fmt(s.delta[2][2])}</mn>`), "δ of the clicked unit");
+  const quiz = renderStep(9, { ...base, answers: { theta_count: "2", delta1: "yes" }, revealed: new Set() }).html;
+  assert.equal((quiz.match(/class="right"/g) || []).length, 1);
+  assert.equal((quiz.match(/class="wrong"/g) || []).length, 1);
+  assert.equal(QUIZ.length, 6);
+  assert.equal(t("lesson.s.store"), "Store the δ");
+});
