@@ -8,6 +8,7 @@ import { mountControls } from "./controls.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
 import { LazyInspector } from "./inspector-lazy.js";
 import { mountLessons } from "./lessons.js";
+import { lessonUrl, openLesson } from "./lesson/entry.js";
 import { mountOffline } from "./offline.js";
 import { NetworkView } from "./network-view.js";
 import { mountOutput } from "./output.js";
@@ -56,6 +57,7 @@ const store = createStore({
   tab: "output",
   pace: url.pace,
   scenario: url.scenario,
+  lesson: url.lesson,
   datasets: [],
   data: null,
   history: null,
@@ -121,6 +123,23 @@ mountOffline({
 window.__bpp = { store, socket, actions, timeline };
 
 actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
+
+// The derivation lesson (?lesson=derivation, or the experiments menu: a fresh session on its network N).
+actions.openLesson = (id) => location.assign(lessonUrl(id));
+/** This page's open room, when the teacher opened one on this session (classroom.js keeps it). */
+const myRoom = () => {
+  try {
+    const r = JSON.parse(sessionStorage.getItem("bpp.room") || "null");
+    const auth = store.get().auth;
+    return r && auth && r.session === auth.id ? r : null;
+  } catch {
+    return null;
+  }
+};
+if (url.lesson) {
+  const host = $("side");
+  window.__bpp.lesson = openLesson({ store, socket, actions, view, host, room: myRoom });
+}
 mountClassroom({ store, root: document.getElementById("classroom") });
 
 // A fork made in a room: a way back to the room (the fork stays this tab's session).

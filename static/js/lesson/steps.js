@@ -101,9 +101,9 @@ function stepNotation(c) {
   const nums = f.terms.map((x, n) => `${n ? mo("+") : ""}${num(x.w, true)}${mo("·")}${num(x.a, true)}`).join("");
   const g = f.g === "linear" ? mi("z") : row(mi("g"), paren(mi("z")));
   let html = `<p>${t("lesson.notation.p1")}</p>
-  ${eq(math(`${v("a", "i", mi("j"))}${mo(":")}${text(t("lesson.notation.a"))}`))}
-  ${eq(math(`${v("Θ", ["k", "i"], mi("j"))}${mo(":")}${text(t("lesson.notation.theta"))}`))}
-  ${eq(math(`<msub>${mi("x")}${mn(0)}</msub>${mo("=")}${v("a", 0, mi("j"))}${mo("=")}${mn(1)}${text(" ")}${text(t("lesson.notation.bias"))}`))}
+  <ul class="notation"><li>${math(v("a", "i", mi("j")))} ${t("lesson.notation.a")}</li>
+  <li>${math(v("Θ", ["k", "i"], mi("j")))} ${t("lesson.notation.theta")}</li>
+  <li>${math(`<msub>${mi("x")}${mn(0)}</msub>${mo("=")}${v("a", 0, mi("j"))}${mo("=")}${mn(1)}`)} ${t("lesson.notation.bias")}</li></ul>
   <p>${t("lesson.notation.p2", { L, S: s.sizes.join("–") })}</p>
   ${eq(mathD(`${v("z", 1, 2)}${mo("=")}${terms}`))}
   ${eq(mathD(`${mo("=")}${nums}${mo("=")}${num(f.z)}`), "terms")}
@@ -334,7 +334,10 @@ const RENDER = { notation: stepNotation, cost: stepCost, output: stepOutput, hid
  * @returns {{html: string, lit: {units: string[], links: string[]}}}
  */
 export function renderStep(n, c) {
-  return RENDER[STEPS[n - 1].id](c);
+  const out = RENDER[STEPS[n - 1].id](c);
+  // Parentheses keep their size: stretched, those round a layer's index or a sum of squares grow huge
+  out.html = out.html.replaceAll("<mo>(</mo>", '<mo stretchy="false">(</mo>').replaceAll("<mo>)</mo>", '<mo stretchy="false">)</mo>');
+  return out;
 }
 
 /**
