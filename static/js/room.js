@@ -24,6 +24,7 @@ import { mountTabs } from "./tabs.js";
 import { savedSize } from "./textsize.js";
 import { Timeline } from "./timeline.js";
 import { UnitMaps } from "./unit-maps.js";
+import { followLesson } from "./lesson/entry.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -108,6 +109,7 @@ function mountRoom(code) {
   mountRoomControls(store, actions, socket);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
+  followLesson({ store, socket, view, host: $("side"), code });
   socket.connect({ id: code, token: null });
 }
 

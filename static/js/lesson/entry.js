@@ -60,14 +60,66 @@ export async function openLesson({ store, socket, actions, view, host, room }) {
         store.set({ lesson: null });
       },
       // the teacher's step and sample go to the room this page's session is shown in
-      onMove: (state) => {
-        const r = room && room();
-        const key = JSON.stringify(state);
-        if (!r || key === last) return;
-        last = key;
-        roomCall("PUT", `/${r.code}/lesson`, { token: r.teacher_token, body: { lesson: "derivation", ...state } }).catch(() => (last = ""));
-      },
+      onMove: (state) => tell(state),
     },
   });
+  function tell(state) {
+    const r = room && room();
+    const key = JSON.stringify([r && r.code, state]);
+    if (!r || key === last) return;
+    last = key;
+    roomCall("PUT", `/${r.code}/lesson`, { token: r.teacher_token, body: { lesson: "derivation", ...state } }).catch(() => (last = ""));
+  }
+  // a room opened after the lesson (or reopened): it gets the current step within two seconds
+  const timer = setInterval(() => tell(lesson.state()), 2000);
+  const destroy = lesson.destroy;
+  lesson.destroy = () => {
+    clearInterval(timer);
+    const r = room && room();
+    if (r) roomCall("PUT", `/${r.code}/lesson`, { token: r.teacher_token, body: { lesson: null } }).catch(() => {});
+    destroy();
+  };
   return lesson;
+}
+
+/**
+ * The room page: follow the teacher's lesson (the room channel's `lesson` messages), mounting the panel on
+ * the first one and removing it when the teacher stops; each first verdict goes to the class view.
+ * @param {{store: object, socket: EventTarget & {send: (msg: object) => boolean}, view: object,
+ *          host: HTMLElement, code: string}} deps
+ */
+export function followLesson({ store, socket, view, host, code }) {
+  let panel = null;
+  let loading = null;
+  let latest = null;
+  socket.addEventListener("lesson", async (e) => {
+    latest = e.detail;
+    if (!latest.lesson) {
+      if (panel) panel.destroy();
+      panel = null;
+      return;
+    }
+    if (!panel) {
+      loading ||= Promise.all([import("./panel.js"), import("../room-api.js")]).then(([{ mountLesson }, { roomCall }]) =>
+        mountLesson({
+          store,
+          view,
+          host,
+          follow: true,
+          hooks: {
+            send: (msg) => socket.send(msg),
+            socket,
+            onAnswer: (prediction, right, sample) =>
+              roomCall("POST", `/${code}/lesson/answers`, { body: { prediction, right, sample } }).catch(() => {}),
+          },
+        }),
+      );
+      const mounted = await loading;
+      loading = null;
+      if (panel !== mounted && !latest.lesson) return mounted.destroy(); // stopped while it loaded
+      panel = mounted;
+      window.__bpp.lesson = panel;
+    }
+    if (latest.lesson) panel.show({ step: latest.step, sample: latest.sample });
+  });
 }
