@@ -8,28 +8,6 @@ import { onLangChange, t } from "./i18n/classroom.js";
 import { roomCall } from "./room-api.js";
 
 const KEY = "bpp.room";
-const PREDICTION_NAMES = { delta3: "δ₁⁽³⁾", delta2: "δ₂⁽²⁾", grad: "∂J/∂Θ₂₂⁽¹⁾", update: "Θ₂₂⁽¹⁾ − α∂J/∂Θ₂₂⁽¹⁾" };
-
-/**
- * The class's right predictions of the lesson (GET …/class: lesson), one row per prediction; the quiz of
- * the common mistakes summed in one row.
- * @param {{step: number, sample: number, answers: {prediction: string, step: number, answered: number, right: number}[]}} lesson
- */
-export function lessonHtml(lesson) {
-  const rows = [];
-  const quiz = { step: 9, answered: 0, right: 0 };
-  for (const a of lesson.answers) {
-    if (a.prediction.startsWith("quiz.")) [quiz.answered, quiz.right] = [quiz.answered + a.answered, quiz.right + a.right];
-    else rows.push({ ...a, what: PREDICTION_NAMES[a.prediction] || a.prediction });
-  }
-  if (quiz.answered) rows.push({ ...quiz, prediction: "quiz", what: t("room.lesson_quiz") });
-  const body = rows.length
-    ? `<ul class="lesson-tally">${rows
-        .map((r) => `<li data-prediction="${esc(r.prediction)}" data-step="${r.step}"><span>${t("room.lesson_row", { step: r.step, what: esc(r.what) })}</span> <b>${t("room.lesson_count", { right: r.right, answered: r.answered })}</b></li>`)
-        .join("")}</ul>`
-    : `<p class="hint">${t("room.lesson_none")}</p>`;
-  return `<section class="class-lesson" aria-live="polite"><h3 class="class-title">${t("room.lesson", { step: lesson.step, sample: lesson.sample })}</h3>${body}</section>`;
-}
 const POLL_MS = 2000;
 
 
@@ -41,7 +19,8 @@ const POLL_MS = 2000;
 export function mountClassroom({ store, root, storage = sessionStorage, every = POLL_MS }) {
   let room = load();
   let forks = [];
-  let lesson = null; // the derivation lesson the room shows, with the class's predictions
+  let lesson = null; // the lesson the room shows, with the class's right predictions (lesson/tally.js)
+  let tally = null;
   let message = "";
   let confirming = false;
   let removing = ""; // the fork whose removal waits for the teacher's yes
@@ -98,7 +77,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
         <div class="room-actions"><button type="button" class="primary" data-act="projector">${t("room.projector")}</button>${close}</div>
       </div>
       ${messageHtml()}
-      ${lesson ? lessonHtml(lesson) : ""}
+      ${lesson && tally ? tally(lesson) : ""}
       <h3 class="class-title">${t("room.class", { n: forks.length })}</h3>
       ${forks.length ? classTable(forks, removing) : `<p class="hint">${t("room.no_forks")}</p>`}`;
   }
@@ -176,6 +155,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
         const before = JSON.stringify([forks, lesson]);
         forks = out.forks;
         lesson = out.lesson || null;
+        if (lesson && !tally) import("./lesson/tally.js").then((m) => ((tally = m.lessonHtml), update()));
         if (message === t("room.poll_failed")) message = "";
         if (JSON.stringify([forks, lesson]) !== before) update();
       })

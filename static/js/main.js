@@ -124,22 +124,9 @@ window.__bpp = { store, socket, actions, timeline };
 
 actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
 
-// The derivation lesson (?lesson=derivation, or the experiments menu: a fresh session on its network N).
+// The derivation lesson: ?lesson=derivation, or the experiments menu (a fresh session on its network N).
 actions.openLesson = (id) => location.assign(lessonUrl(id));
-/** This page's open room, when the teacher opened one on this session (classroom.js keeps it). */
-const myRoom = () => {
-  try {
-    const r = JSON.parse(sessionStorage.getItem("bpp.room") || "null");
-    const auth = store.get().auth;
-    return r && auth && r.session === auth.id ? r : null;
-  } catch {
-    return null;
-  }
-};
-if (url.lesson) {
-  const host = $("side");
-  window.__bpp.lesson = openLesson({ store, socket, actions, view, host, room: myRoom });
-}
+if (url.lesson) window.__bpp.lesson = openLesson({ store, socket, actions, view, host: $("side") });
 mountClassroom({ store, root: document.getElementById("classroom") });
 
 // A fork made in a room: a way back to the room (the fork stays this tab's session).

@@ -9,7 +9,7 @@ import { mountDataPanel } from "./panel-data.js";
 import { mountNetPanel } from "./panel-net.js";
 import { mountTrainPanel } from "./panel-train.js";
 import { SCENARIOS } from "./scenarios.js";
-import { LESSONS, menuValue } from "./lesson/entry.js";
+import { LESSONS } from "./lesson/entry.js";
 
 /**
  * Mount the whole settings panel.
@@ -35,7 +35,7 @@ export function mountPanel(deps) {
   function scenarios(s) {
     menu.innerHTML =
       `<option value="">${t("ctl.scenario_pick")}</option>` +
-      Object.keys(LESSONS).map((id) => `<option value="${menuValue(id)}"${id === s.lesson ? " selected" : ""}>${t(`lesson.menu.${id}`)}</option>`).join("") +
+      Object.keys(LESSONS).map((id) => `<option value="lesson:${id}"${id === s.lesson ? " selected" : ""}>${t(`lesson.menu.${id}`)}</option>`).join("") +
       SCENARIOS.map((sc) => `<option value="${sc.id}"${sc.id === s.scenario ? " selected" : ""}>${t(`sc.${sc.id}.title`)}</option>`).join("");
   }
 

@@ -61,9 +61,8 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
   let overlay = null;
 
   // -- the engine's numbers: a probe trace of the lesson's sample -------------------------------------------
-  let asked = -1;
+  let seen = "";
   function ask() {
-    asked = st.sample;
     hooks.send({ type: "trace", sample: st.sample });
   }
   const onTrace = (e) => {
@@ -72,6 +71,9 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
     if (!session) return;
     if (d.kind !== "probe") return ask(); // a step changed the weights: the lesson's sample again
     if (d.indices.length !== 1 || d.indices[0] !== st.sample || !d.weights) return;
+    const key = JSON.stringify([d.weights, d.phases, session.config]);
+    if (key === seen) return; // the same numbers again (a state change that left them): nothing moves
+    seen = key;
     st.s = fromTrace(traceModel(d, d.weights), session.config);
     render();
   };
@@ -192,6 +194,7 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
     st.answered = new Set();
     st.verdicts = {};
     st.s = null;
+    seen = "";
     if (hooks.setSample) hooks.setSample(i);
     render();
     ask();
