@@ -150,6 +150,7 @@ test("multiply-add counts: a hand count for N, and the formula against brute for
       }
     }
   }
+  assert.deepEqual([countOps([3, 4, 4, 4, 4, 2]).chain, countOps([3, 4, 4, 4, 4, 2]).stored], [21030, 158], "docs/maths.md");
   const g = growth(3, 2, 3, 5);
   assert.deepEqual(g[0], { hidden: 1, sizes: [3, 3, 2], chain: 68, stored: 29 });
   for (let h = 1; h < g.length; h++) assert.ok(g[h].chain / g[h].stored > g[h - 1].chain / g[h - 1].stored, "the gap widens");

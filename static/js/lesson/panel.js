@@ -301,6 +301,8 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
   const offLang = onLangChange(() => render());
   const unsub = store.subscribe((s, changed) => {
     if (changed.has("metrics") && st.step === 2 && s.status !== "playing") render();
+    // the page's own sample control (main page): the lesson follows it
+    if (!follow && changed.has("sample") && s.sample !== st.sample) setSample(s.sample);
   });
 
   render();
