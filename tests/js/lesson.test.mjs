@@ -221,3 +221,23 @@ test("the nine steps render with the sample's numbers, hide predicted values unt
   assert.equal(QUIZ.length, 6);
   assert.equal(t("lesson.s.store"), "Store the δ");
 });
+
+test("the steps render for the classification variants and deeper networks too", async () => {
+  const { renderStep } = await import("../../static/js/lesson/steps.js");
+  const { fmt } = await import("../../static/js/format.js");
+  const cases = [
+    [W, [1, 0], { ...CONFIG, output_activation: "softmax", loss: "cross_entropy" }],
+    [W, [1, 0], { ...CONFIG, output_activation: "sigmoid", loss: "cross_entropy", regularization: "l2", reg_rate: 0.2 }],
+    [[W[0], [[0.1, 0.2, -0.3, 0.4], [0.3, -0.1, 0.2, 0.5], [-0.2, 0.1, 0.1, -0.4]], W[1]], y, { ...CONFIG, hidden: [3, 3] }],
+  ];
+  for (const [Ws, ys, config] of cases) {
+    const s = sampleOf(Ws, x, ys, config);
+    const c = { s, metrics: { train_loss: 0.3, regularization: 0.01 }, nTrain: 50, config: { ...config, learning_rate: 0.1, optimizer: "sgd" }, unit: { l: 2, k: 1 }, grow: { hidden: 1, width: 3 }, answers: {}, revealed: new Set(["delta3", "delta2", "grad", "update"]) };
+    for (let n = 1; n <= 9; n++) {
+      const out = renderStep(n, c);
+      assert.ok(!out.html.includes("NaN") && !out.html.includes("undefined") && !out.html.includes("<mn>—</mn>"), `${config.output_activation} step ${n}`);
+    }
+    assert.ok(renderStep(3, c).html.includes(`<mn>${fmt(s.D[s.L - 1][0][1])}</mn>`), "∂J/∂Θ11 of the last weight layer");
+    assert.ok(renderStep(4, c).html.includes(`<mn>${fmt(s.D[s.L - 2][1][2])}</mn>`), "∂J/∂Θ22 of the layer before");
+  }
+});

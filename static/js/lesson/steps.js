@@ -124,7 +124,10 @@ function stepCost(c) {
     html += eq(mathD(`${J}${mo("=")}${frac(mn(1), mn(2))}<munderover>${mo("∑")}${row(mi("k"), mo("="), mn(1))}${mn(s.sizes[L - 1])}</munderover><msup>${paren(v("a", "k", L), mo("−"), `<msub>${mi("y")}${mi("k")}</msub>`)}${mn(2)}</msup>${mo("=")}${frac(mn(1), mn(2))}${paren(sym)}`));
     html += eq(mathD(`${mo("=")}${frac(mn(1), mn(2))}${paren(nums)}${mo("=")}${num(sc.data)}`), "terms");
   } else {
-    html += eq(mathD(`${J}${mo("=")}${mo("−")}<munder>${mo("∑")}${mi("k")}</munder><msub>${mi("y")}${mi("k")}</msub>${mi("ln")}${v("a", "k", L)}${mo("=")}${num(sc.data)}`));
+    const yk = `<msub>${mi("y")}${mi("k")}</msub>`;
+    const ak = v("a", "k", L);
+    const term = s.net.output === "softmax" ? `${yk}${mi("ln")}${ak}` : `${mo("[")}${yk}${mi("ln")}${ak}${mo("+")}${paren(mn(1), mo("−"), yk)}${mi("ln")}${paren(mn(1), mo("−"), ak)}${mo("]")}`;
+    html += eq(mathD(`${J}${mo("=")}${mo("−")}<munder>${mo("∑")}${mi("k")}</munder>${term}${mo("=")}${num(sc.data)}`));
   }
   if (sc.lambda) html += eq(mathD(`${mo("+")}${frac(mi("λ"), mn(2))}${mo("∑")}<msup>${mi("Θ")}${mn(2)}</msup>${mo("=")}${frac(num(sc.lambda), mn(2))}${mo("·")}${num(sc.sumSq)}${mo("=")}${num(sc.reg)}`));
   html += eq(math(`${J}${mo("=")}${num(sc.total)}`), "result") + `<p class="why">${engineMark(sc.total, sc.engine.total)}</p>`;
