@@ -43,7 +43,7 @@ from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import LiveServer  # noqa: E402
+from helpers import LiveServer  # noqa: E402
 
 WAIT = 30.0
 SMALL = {"dataset": {"name": "xor", "samples": 20}, "hidden": [3]}

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpers import LiveServer
 
 from app.engine import TrainConfig, Trainer, make_dataset, paths
 from bench.engine import _load, tfp_rate
-from tests.conftest import LiveServer
 
 TARGET_HTTP, TARGET_TFP, TARGET_LARGEST = 0.9, 3.0, 0.95  # the last: "not slower", within 5% of noise
 

@@ -173,7 +173,7 @@ class TorchTwin:
 
     @staticmethod
     def _loss(output: str | None, loss: str | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """J's data term from z^(L): (1/m) Σ_i ℓ_i, as in SPEC §2."""
+        """J's data term from z^(L): (1/m) Σ_i ℓ_i, as in docs/maths.md."""
         F = torch.nn.functional
         if (output, loss) == ("sigmoid", "cross_entropy"):
             return lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="sum") / len(z)

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import LiveServer  # noqa: E402
+from helpers import LiveServer  # noqa: E402
 from page_helpers import launch, page_url  # noqa: E402
 
 TARGET_MS = 8.0

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import LiveServer  # noqa: E402
+from helpers import LiveServer  # noqa: E402
 from page_helpers import launch, page_url  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"

@@ -22,7 +22,7 @@ starts; 100000 = fast-forward, where the time-box of app/live.py decides). ``--p
 the server's GIL goes during the window with py-spy (``pip install py-spy``; collapsed stacks, one file
 per run).
 
-Targets (SPEC §4 and the issues): one session ≥ 25 fps with step→trace p95 ≤ 30 ms; 120 sessions at
+Targets (docs/protocol.md and the issues): one session ≥ 25 fps with step→trace p95 ≤ 30 ms; 120 sessions at
 once (the compiled engine's target; 30 before it), every client ≥ 10 fps with step→trace p95 ≤ 150 ms; a
 frame of a 6 × 8 network ≤ 8 KB. The server is measured warm (its engine warm-up over).
 ``--workers`` compares engine pool sizes (BPP_WORKERS): 1 and 2 threads, and 40 — the size of anyio's

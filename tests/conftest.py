@@ -1,32 +1,17 @@
-"""Shared fixtures: an in-process app (httpx.ASGITransport) and a real uvicorn server on loopback."""
+"""Shared fixtures: an in-process app (httpx.ASGITransport) and a real uvicorn server on loopback. The helpers
+that test modules import live in helpers.py."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from helpers import WAIT, LiveServer
 
 from app.engine import paths
 from app.main import create_app
 from app.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,65 +39,16 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield c
 
 
-class LiveServer:
-    """A uvicorn process serving app.main:app on 127.0.0.1 with its own environment: started the way the README
-    says (``backprop-playground serve``), or with ``plain_uvicorn`` as ``uvicorn app.main:app`` with uvicorn's
-    own defaults (which trust X-Forwarded-For from loopback)."""
-
-    def __init__(self, env: dict[str, str] | None = None, port: int | None = None, plain_uvicorn: bool = False) -> None:
-        self.plain_uvicorn = plain_uvicorn
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "BPP_DB": "", **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log: Any = None
-
-    def start(self) -> LiveServer:
-        """Start the process and wait until /api/health answers and the engine's warm-up is over (so that every
-        step runs on the path a warm server runs, and runs repeat bit for bit)."""
-        cmd = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if self.plain_uvicorn:
-            cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(self.port)]
-        # The server's log goes to a file: a pipe nobody reads would fill and block the server.
-        self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                r = httpx.get(self.url + "/api/health", timeout=0.5)
-                engine = r.json()["engine"] if r.status_code == 200 else {}
-                if r.status_code == 200 and (engine["ready"] or engine["error"] or engine["policy"] == "numpy"):
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def stop(self, kill: bool = False) -> None:
-        """Stop the process (SIGKILL with ``kill``)."""
-        if self.proc and self.proc.poll() is None:
-            (self.proc.kill if kill else self.proc.terminate)()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if not kill and self.log is not None:  # a killed server's log stays for the test to read
-            Path(self.log.name).unlink(missing_ok=True)
-
-    @property
-    def pid(self) -> int:
-        """The server's process id."""
-        assert self.proc is not None
-        return self.proc.pid
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     """One real server for the whole test session (tests must not depend on its other sessions)."""
     server = LiveServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def rest(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the shared real server."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=WAIT) as c:
+        yield c

@@ -1,4 +1,4 @@
-"""The REST contract of SPEC §3, call by call, through the in-process app (the ``client`` fixture)."""
+"""The REST contract of docs/api.md, call by call, through the in-process app (the ``client`` fixture)."""
 
 import math
 
@@ -212,7 +212,7 @@ async def test_train_reduces_the_loss_on_xor(client):
 
 
 def reference_trace(thetas, x, y):
-    """SPEC §2 by hand for tanh hidden layers, a sigmoid output and cross-entropy: (zs, as, deltas, grads, J)."""
+    """docs/maths.md by hand for tanh hidden layers, a sigmoid output and cross-entropy: (zs, as, deltas, grads, J)."""
     m = len(x)
     a_s, z_s = [x], [None]
     for i, theta in enumerate(thetas):
@@ -270,7 +270,7 @@ async def test_backprop_values_follow_the_maths_and_equal_the_engine(client):
         np.testing.assert_allclose(g, r, rtol=0, atol=1e-12)
     assert abs(t["cost"]["data"] - ref.cost_data) < 1e-12
 
-    # and SPEC §2 written out by hand
+    # and docs/maths.md written out by hand
     x, y = np.array(data["x"])[idx], np.array(data["y"])[idx]
     zs, as_, deltas, grads, cost = reference_trace([np.array(w) for w in weights], x, y)
     for i, layer in enumerate(t["layers"]):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer
+from helpers import LiveServer
 
 from app.client import Client, PlaygroundError
 

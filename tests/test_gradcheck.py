@@ -14,7 +14,7 @@ from app.engine.functions import (
     regularization_cost,
 )
 
-# (output activation, loss, output units): every pair SPEC §2 accepts; softmax with ≥ 3 outputs.
+# (output activation, loss, output units): every pair docs/maths.md accepts; softmax with ≥ 3 outputs.
 OUTPUT_PAIRS = [
     ("linear", "mse", 2),
     ("sigmoid", "mse", 2),
@@ -29,7 +29,7 @@ DEPTHS = [(5,), (4, 3), (4, 3, 3)]
 on_both_paths = pytest.mark.parametrize("engine", ["numpy", "numba"])
 KINK_MARGIN = 1e-3  # every relu / leaky_relu input and every L1 weight stays this far from 0
 
-# -- a plain NumPy reference: the maths of SPEC §2 written out, sharing no code with the engine --------
+# -- a plain NumPy reference: the maths of docs/maths.md written out, sharing no code with the engine --------
 
 
 def _softmax(z):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import numpy as np
 import websockets
-from conftest import LiveServer
+from helpers import LiveServer
 
 WAIT = 30.0
 BIG_NETWORK = {"hidden": [64] * 8, "activation": "tanh"}

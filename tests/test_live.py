@@ -1,4 +1,4 @@
-"""The live channel (SPEC §4, docs/protocol.md) against a real uvicorn server on loopback, driven by the
+"""The live channel (docs/protocol.md) against a real uvicorn server on loopback, driven by the
 ``websockets`` client: handshake and auth, origins, every message type, binary frames, credit flow control,
 slow readers, malformed messages, rate limiting, divergence, reconnecting and deleting the session.
 
@@ -14,7 +14,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,9 @@ import httpx
 import numpy as np
 import pytest
 import websockets
-from conftest import LiveServer
+from helpers import SMALL, WAIT, LiveServer, closed_with, connect, decode, new_session
 from websockets.exceptions import ConnectionClosed
 
-from app.wire import read_frame
-
-SMALL: dict[str, Any] = {
-    "dataset": {"name": "circle", "samples": 200},
-    "hidden": [4, 2],
-    "activation": "tanh",
-    "batch_size": 10,
-    "seed": 1,
-}
-WAIT = 5.0  # seconds any single expected message may take
 ALLOWED = "http://allowed.example"
 
 
@@ -47,111 +37,6 @@ def own_server() -> Iterator[LiveServer]:
     server = LiveServer(env={"BPP_ALLOWED_ORIGINS": ALLOWED, "BPP_FPS": "30"}).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-async def rest(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=WAIT) as c:
-        yield c
-
-
-class Api:
-    """REST calls on one session."""
-
-    def __init__(self, http: httpx.AsyncClient, created: dict[str, Any]) -> None:
-        self.http = http
-        self.id: str = created["id"]
-        self.token: str = created["token"]
-        self.created = created
-        self.headers = {"Authorization": f"Bearer {self.token}"}
-
-    async def call(self, method: str, path: str = "", **kw: Any) -> Any:
-        r = await self.http.request(method, f"/api/sessions/{self.id}{path}", headers=self.headers, **kw)
-        assert r.status_code < 300, r.text
-        return r.json() if r.content else None
-
-    async def get(self) -> dict[str, Any]:
-        return await self.call("GET")
-
-    async def weights(self) -> list[np.ndarray]:
-        return [np.asarray(w) for w in (await self.call("GET", "/weights"))["weights"]]
-
-
-async def new_session(http: httpx.AsyncClient, config: dict[str, Any] | None = None) -> Api:
-    r = await http.post("/api/sessions", json=SMALL if config is None else config)
-    assert r.status_code == 201, r.text
-    return Api(http, r.json())
-
-
-def decode(raw: str | bytes) -> dict[str, Any]:
-    """A server message as a dict; a binary frame becomes its header plus ``_arrays`` and ``_bytes``."""
-    if isinstance(raw, bytes):
-        header, arrays = read_frame(raw)
-        return {**header, "_arrays": arrays, "_bytes": len(raw)}
-    return json.loads(raw)
-
-
-class Live:
-    """One authenticated socket: reads with timeouts, acks frames as the page does."""
-
-    def __init__(self, ws: websockets.ClientConnection, hello: dict[str, Any]) -> None:
-        self.ws = ws
-        self.hello = hello
-
-    async def send(self, msg: dict[str, Any] | str | bytes) -> None:
-        await self.ws.send(msg if isinstance(msg, str | bytes) else json.dumps(msg))
-
-    async def recv(self, timeout: float = WAIT, ack: bool = True) -> dict[str, Any]:
-        msg = decode(await asyncio.wait_for(self.ws.recv(), timeout))
-        if ack and msg["type"] == "frame":
-            await self.send({"type": "ack"})
-        return msg
-
-    async def until(
-        self, pred: Callable[[dict[str, Any]], bool], timeout: float = WAIT, ack: bool = True
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Read until a message satisfies ``pred``; returns it and the messages read before it."""
-        seen: list[dict[str, Any]] = []
-        async with asyncio.timeout(timeout):
-            while True:
-                msg = await self.recv(timeout, ack)
-                if pred(msg):
-                    return msg, seen
-                seen.append(msg)
-
-    async def of_type(self, kind: str, timeout: float = WAIT, ack: bool = True) -> dict[str, Any]:
-        return (await self.until(lambda m: m["type"] == kind, timeout, ack))[0]
-
-    async def collect(self, seconds: float, ack: bool = True) -> list[dict[str, Any]]:
-        """Every message received during the next ``seconds``."""
-        out: list[dict[str, Any]] = []
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                out.append(await self.recv(left, ack))
-            except TimeoutError:
-                break
-        return out
-
-
-@contextlib.asynccontextmanager
-async def connect(server: LiveServer, api: Api, origin: str | None = None) -> AsyncIterator[Live]:
-    url = f"{server.ws_url}/api/sessions/{api.id}/ws"
-    async with websockets.connect(url, origin=origin, open_timeout=WAIT, close_timeout=2, compression=None) as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "auth", "token": api.token}))
-        hello = decode(await asyncio.wait_for(ws.recv(), WAIT))
-        assert hello["type"] == "hello", hello
-        yield Live(ws, hello)
-
-
-async def closed_with(ws: websockets.ClientConnection, timeout: float = WAIT) -> int:
-    """Read until the server closes the socket; the close code."""
-    with pytest.raises(ConnectionClosed) as info:
-        async with asyncio.timeout(timeout):
-            while True:
-                await ws.recv()
-    assert info.value.rcvd is not None, "the server did not send a close frame"
-    return info.value.rcvd.code
 
 
 def frames(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from page_helpers import browser, page  # noqa: F401 (fixtures)
 from app.main import create_app
 from app.settings import Settings
 
-SPEC: dict[str, Any] = create_app(Settings(db="")).openapi()
-OPERATIONS = [(path, method, op) for path, ops in SPEC["paths"].items() for method, op in ops.items()]
+OPENAPI: dict[str, Any] = create_app(Settings(db="")).openapi()
+OPERATIONS = [(path, method, op) for path, ops in OPENAPI["paths"].items() for method, op in ops.items()]
 IDS = [op["operationId"] for _, _, op in OPERATIONS]
 SESSION_CALLS = {"get_session", "update_session", "delete_session", "reset_session", "train", "backprop"}
 SESSION_CALLS |= {"gradcheck", "get_weights", "set_weights", "export_session"}
@@ -24,7 +24,7 @@ SESSION_CALLS |= {"gradcheck", "get_weights", "set_weights", "export_session"}
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     """A component schema behind a ``$ref``."""
     ref = schema.get("$ref")
-    return SPEC["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else schema
+    return OPENAPI["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else schema
 
 
 def members(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ def members(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def validate(instance: Any, schema: dict[str, Any]) -> None:
     """Validate against a schema of the spec, its references resolved within the spec."""
-    jsonschema_rs.Draft202012Validator({**schema, "components": SPEC["components"]}).validate(instance)
+    jsonschema_rs.Draft202012Validator({**schema, "components": OPENAPI["components"]}).validate(instance)
 
 
 def test_operation_ids_read_as_method_names() -> None:
@@ -50,7 +50,7 @@ def test_operation_ids_read_as_method_names() -> None:
 
 @pytest.mark.parametrize(("path", "method", "op"), OPERATIONS, ids=IDS)
 def test_each_operation_is_tagged_and_described(path: str, method: str, op: dict[str, Any]) -> None:
-    assert len(op["tags"]) == 1 and op["tags"][0] in {t["name"] for t in SPEC["tags"]}
+    assert len(op["tags"]) == 1 and op["tags"][0] in {t["name"] for t in OPENAPI["tags"]}
     assert op["summary"] and op["description"]
     token = op["operationId"] in SESSION_CALLS | {
         "open_room",
@@ -104,12 +104,12 @@ def test_each_request_and_response_has_a_valid_example(path: str, method: str, o
 
 
 def test_the_bearer_scheme_and_the_live_channels_are_declared() -> None:
-    assert SPEC["components"]["securitySchemes"]["token"] == {
+    assert OPENAPI["components"]["securitySchemes"]["token"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": SPEC["components"]["securitySchemes"]["token"]["description"],
+        "description": OPENAPI["components"]["securitySchemes"]["token"]["description"],
     }
-    text = SPEC["info"]["description"]
+    text = OPENAPI["info"]["description"]
     for words in ("/api/sessions/{session_id}/ws", "/api/rooms/{code}/ws", "docs/protocol.md", "protocol version 3"):
         assert words in text
 

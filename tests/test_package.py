@@ -8,6 +8,7 @@ a wheel that lacks them; only this test sees what an admin who runs ``pip instal
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -21,13 +22,14 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from helpers import ROOT, free_port
 
 from app import __version__
 from app.wire import read_frame
-from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 WAIT = 60.0
+LOCK = ROOT / "requirements/lock.txt"
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -39,23 +41,27 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sdist and the wheel built from it (``python -m build`` builds the wheel from the unpacked sdist)."""
+    """The sdist and the wheel built from it (``python -m build`` builds the wheel from the unpacked sdist), with
+    the locked setuptools of the test's own environment (no download)."""
     out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=out)
+    run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)], cwd=out)
     return out
 
 
 @pytest.fixture(scope="module")
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment with the wheel installed (dependencies at the versions the tests use)."""
+    """A fresh virtual environment with the wheel installed: the wheel's own dependencies, each at the version
+    and hash of ``requirements/lock.txt`` (what ``make install`` uses), installed by the locked pip of the
+    test's environment into the new one."""
     home = tmp_path_factory.mktemp("venv")
-    run([sys.executable, "-m", "venv", str(home / "env")], cwd=home)
-    pins = run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], cwd=home)
-    (home / "constraints.txt").write_text(pins)
+    env = home / "env"
+    run([sys.executable, "-m", "venv", "--without-pip", str(env)], cwd=home)
     wheel = next(dist.glob("*.whl"))
-    pip = [str(home / "env/bin/python"), "-m", "pip", "install", "--quiet", "-c", str(home / "constraints.txt")]
-    run([*pip, str(wheel)], cwd=home)
-    return home / "env"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (home / "wheel.txt").write_text(f"backprop-playground @ {wheel.as_uri()} --hash=sha256:{digest}\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(env / "bin/python"), "install", "--quiet", "--require-hashes"]
+    run([*pip, "--requirement", str(home / "wheel.txt"), "--constraint", str(LOCK)], cwd=home)
+    return env
 
 
 @pytest.fixture(scope="module")

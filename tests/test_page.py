@@ -1,4 +1,4 @@
-"""The page (SPEC §5, issue 5) driven in Chromium against a real server: the graph, step mode phase by
+"""The page (docs/page.md, issue 5) driven in Chromium against a real server: the graph, step mode phase by
 phase with the engine's own numbers in the inspector, editing a weight, playing, reconnecting, diverging."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from page_helpers import browser, page, page_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser

@@ -391,7 +391,7 @@ def test_the_pages_forward_pass_is_the_engines(live_server: Any, config: dict[st
     import shutil
     import subprocess
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     node = shutil.which("node")
     assert node is not None, "node is not installed (.ci/run installs Debian's nodejs)"

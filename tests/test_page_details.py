@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
+from helpers import LiveServer
 from page_helpers import browser, page, page_url  # noqa: F401 (fixtures)
 from test_page import shown
 

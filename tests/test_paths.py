@@ -11,9 +11,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from app.engine import HIDDEN_ACTIVATIONS, INITS, EngineError, TrainConfig, Trainer, custom_dataset, paths
-from tests.conftest import ROOT
 
 RTOL = 1e-12
 # (output activation, loss, targets): every pair the engine accepts, with targets it accepts

@@ -1,7 +1,7 @@
-"""Nothing is lost on restart (SPEC §6): a real server on a temporary SQLite file (``BPP_DB``) is killed with
-SIGKILL and started again on the same file; every session comes back with its old token, its exact weights,
-counters, config and optimizer state, rooms come back with their forks and teacher token, and training
-continues bit for bit as if the server had never stopped.
+"""Nothing is lost on restart (docs/classroom.md, "Restarts"): a real server on a temporary SQLite file
+(``BPP_DB``) is killed with SIGKILL and started again on the same file; every session comes back with its old
+token, its exact weights, counters, config and optimizer state, rooms come back with their forks and teacher
+token, and training continues bit for bit as if the server had never stopped.
 """
 
 from __future__ import annotations
@@ -18,20 +18,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import LiveServer
+from helpers import SMALL, Api, LiveServer, auth, new_session
 
 from app.main import create_app
 from app.settings import Settings
 from app.wire import read_frame
 
 WAIT = 5.0
-SMALL: dict[str, Any] = {
-    "dataset": {"name": "circle", "samples": 200},
-    "hidden": [4, 2],
-    "activation": "tanh",
-    "batch_size": 10,
-    "seed": 1,
-}
 CUSTOM: dict[str, Any] = {
     "dataset": {
         "name": "custom",
@@ -67,34 +60,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Api:
-    """REST calls on one session of a server, by id and token (which survive the restart)."""
-
-    def __init__(self, id: str, token: str) -> None:
-        self.id, self.token = id, token
-
-    async def call(self, http: httpx.AsyncClient, method: str, path: str = "", **kw: Any) -> Any:
-        r = await http.request(method, f"/api/sessions/{self.id}{path}", headers=auth(self.token), **kw)
-        assert r.status_code < 300, (method, path, r.status_code, r.text)
-        return r.json() if r.content else None
-
-    async def export(self, http: httpx.AsyncClient) -> dict[str, Any]:
-        return await self.call(http, "GET", "/export")
-
-    async def train(self, http: httpx.AsyncClient, steps: int) -> dict[str, Any]:
-        return await self.call(http, "POST", "/train", json={"steps": steps})
-
-
-async def create(http: httpx.AsyncClient, config: dict[str, Any]) -> Api:
-    r = await http.post("/api/sessions", json=config)
-    assert r.status_code == 201, r.text
-    return Api(r.json()["id"], r.json()["token"])
-
-
 @contextlib.asynccontextmanager
 async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
@@ -116,10 +81,10 @@ async def control_run(doc: dict[str, Any], steps: int) -> dict[str, Any]:
     async with control_app() as http:
         r = await http.post("/api/sessions", json={"import": doc})
         assert r.status_code == 201, r.text
-        api = Api(r.json()["id"], r.json()["token"])
+        api = Api(http, r.json())
         if steps:
-            await api.train(http, steps)
-        return await api.export(http)
+            await api.on(http).train(steps)
+        return await api.on(http).export()
 
 
 def saved_step(db: str, session_id: str) -> int | None:
@@ -167,18 +132,18 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            apis = {name: await create(http, cfg) for name, cfg in CONFIGS.items()}
-            await apis["sgd"].train(http, 30)
-            await apis["sgd"].call(http, "PATCH", json={"learning_rate": 0.1, "batch_size": 5})
-            await apis["sgd"].train(http, 3)
-            await apis["momentum"].train(http, 17)
-            weights = (await apis["momentum"].call(http, "GET", "/weights"))["weights"]
+            apis = {name: await new_session(http, cfg) for name, cfg in CONFIGS.items()}
+            await apis["sgd"].on(http).train(30)
+            await apis["sgd"].on(http).call("PATCH", json={"learning_rate": 0.1, "batch_size": 5})
+            await apis["sgd"].on(http).train(3)
+            await apis["momentum"].on(http).train(17)
+            weights = (await apis["momentum"].on(http).call("GET", "/weights"))["weights"]
             weights[0][0][0] = 0.625
-            await apis["momentum"].call(http, "PUT", "/weights", json={"weights": weights})
-            await apis["momentum"].train(http, 4)  # momentum state rebuilt after the reset
-            await apis["adam"].train(http, 23)  # mid-epoch, Adam's moments and step count in flight
-            await apis["multiclass"].train(http, 9)
-            await apis["custom"].train(http, 11)
+            await apis["momentum"].on(http).call("PUT", "/weights", json={"weights": weights})
+            await apis["momentum"].on(http).train(4)  # momentum state rebuilt after the reset
+            await apis["adam"].on(http).train(23)  # mid-epoch, Adam's moments and step count in flight
+            await apis["multiclass"].on(http).train(9)
+            await apis["custom"].on(http).train(11)
 
             r = await http.post(
                 "/api/rooms", json={"session_id": apis["adam"].id, "title": "Spirals"}, headers=auth(apis["adam"].token)
@@ -187,16 +152,16 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
             room = r.json()
             r = await http.post(f"/api/rooms/{room['code']}/fork", json={"name": "Ada"})
             assert r.status_code == 201, r.text
-            apis["fork"] = Api(r.json()["id"], r.json()["token"])
-            await apis["fork"].train(http, 9)
+            apis["fork"] = Api(http, r.json())
+            await apis["fork"].on(http).train(9)
             r = await http.post(f"/api/rooms/{room['code']}/fork")  # a nameless fork, never trained
             assert r.status_code == 201, r.text
-            apis["fork2"] = Api(r.json()["id"], r.json()["token"])
+            apis["fork2"] = Api(http, r.json())
             r = await http.post("/api/rooms", json={"session_id": apis["sgd"].id}, headers=auth(apis["sgd"].token))
             other_room = r.json()
 
-            docs = {name: await api.export(http) for name, api in apis.items()}
-            states = {name: await api.call(http, "GET") for name, api in apis.items()}
+            docs = {name: await api.on(http).export() for name, api in apis.items()}
+            states = {name: await api.on(http).call("GET") for name, api in apis.items()}
             class_before = (
                 await http.get(f"/api/rooms/{room['code']}/class", headers=auth(room["teacher_token"]))
             ).json()
@@ -204,7 +169,7 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
             assert docs["adam"]["state"]["optimizer_state"]
 
             # The last call changes a session; the server is killed the moment it has answered.
-            last = await apis["custom"].train(http, 7)
+            last = await apis["custom"].on(http).train(7)
             server.stop(kill=True)
     finally:
         server.stop(kill=True)
@@ -215,9 +180,9 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
         async with rest(server) as http:
             docs["custom"] = expected_custom
             for name, api in apis.items():
-                restored = await api.export(http)
+                restored = await api.on(http).export()
                 assert restored == docs[name], name
-                state = await api.call(http, "GET")
+                state = await api.on(http).call("GET")
                 if name == "custom":
                     assert (state["step"], state["epoch"], state["weights"]) == (
                         last["step"],
@@ -243,8 +208,8 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
             # Training continues bit for bit as on a server that never stopped.
             after = {}
             for name, api in apis.items():
-                await api.train(http, 50)
-                after[name] = await api.export(http)
+                await api.on(http).train(50)
+                after[name] = await api.on(http).export()
         for name in apis:
             control = await control_run(docs[name], 50)
             assert after[name]["state"]["weights"] == control["state"]["weights"], name
@@ -253,8 +218,8 @@ async def test_sigkill_and_restart_loses_nothing(db: str):
         async with rest(server) as http:  # a restored room still forks, and from the teacher's exact state
             r = await http.post(f"/api/rooms/{room['code']}/fork", json={"name": "Bo"})
             assert r.status_code == 201, r.text
-            bo = Api(r.json()["id"], r.json()["token"])
-            assert await bo.export(http) == after["adam"]
+            bo = Api(http, r.json())
+            assert await bo.on(http).export() == after["adam"]
     finally:
         server.stop(kill=True)
 
@@ -263,7 +228,7 @@ async def test_live_changes_are_saved_when_the_run_pauses(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            api = await create(http, SMALL)
+            api = await new_session(http, SMALL)
         frames: list[tuple[float, int]] = []
         async with live(server, api) as ws:
             await ws.send(json.dumps({"type": "set", "learning_rate": 0.2, "steps_per_frame": 3, "probe": 5}))
@@ -291,7 +256,7 @@ async def test_live_changes_are_saved_when_the_run_pauses(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            state = await api.call(http, "GET")
+            state = await api.on(http).call("GET")
             assert state["step"] == paused["step"]
             assert state["status"] == "paused"
             assert state["config"]["learning_rate"] == 0.2
@@ -308,7 +273,7 @@ async def test_a_pause_is_on_disk_before_it_is_announced(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            api = await create(http, {**SMALL, "dataset": {"name": "circle", "samples": 2000}, "hidden": [16, 16]})
+            api = await new_session(http, {**SMALL, "dataset": {"name": "circle", "samples": 2000}, "hidden": [16, 16]})
         frames: list[tuple[float, int]] = []
         lost = []
         async with live(server, api) as ws:
@@ -340,7 +305,7 @@ async def test_a_run_killed_mid_play_loses_at_most_a_few_seconds(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            api = await create(http, {**SMALL, "dataset": {"name": "circle", "samples": 400}})
+            api = await new_session(http, {**SMALL, "dataset": {"name": "circle", "samples": 400}})
         frames: list[tuple[float, int]] = []
         async with live(server, api) as ws:
             await ws.send(json.dumps({"type": "set", "steps_per_frame": 2}))
@@ -358,7 +323,7 @@ async def test_a_run_killed_mid_play_loses_at_most_a_few_seconds(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            state = await api.call(http, "GET")
+            state = await api.on(http).call("GET")
         assert early <= state["step"] <= last_step + 2 * 3, (early, state["step"], last_step)
         assert state["status"] == "paused"  # a restored run waits for its page to press play again
     finally:
@@ -370,11 +335,11 @@ async def test_expired_sessions_and_their_rooms_are_not_restored(db: str):
     server = server_on(db, BPP_SESSION_TTL=str(ttl))
     try:
         async with rest(server) as http:
-            old = await create(http, SMALL)
+            old = await new_session(http, SMALL)
             r = await http.post("/api/rooms", json={"session_id": old.id}, headers=auth(old.token))
             room = r.json()
             await asyncio.sleep(ttl + 1.0)
-            fresh = await create(http, SMALL)
+            fresh = await new_session(http, SMALL)
             server.stop(kill=True)
     finally:
         server.stop(kill=True)
@@ -384,7 +349,7 @@ async def test_expired_sessions_and_their_rooms_are_not_restored(db: str):
         async with rest(server) as http:
             assert (await http.get(f"/api/sessions/{old.id}", headers=auth(old.token))).status_code == 404
             assert (await http.get(f"/api/rooms/{room['code']}")).status_code == 404
-            assert (await fresh.call(http, "GET"))["id"] == fresh.id
+            assert (await fresh.on(http).call("GET"))["id"] == fresh.id
     finally:
         server.stop(kill=True)
 
@@ -393,16 +358,16 @@ async def test_a_clean_shutdown_keeps_everything_too(db: str):
     server = server_on(db)
     try:
         async with rest(server) as http:
-            api = await create(http, CONFIGS["adam"])
-            await api.train(http, 12)
-            doc = await api.export(http)
+            api = await new_session(http, CONFIGS["adam"])
+            await api.on(http).train(12)
+            doc = await api.on(http).export()
         server.stop()  # SIGTERM: the lifespan's last checkpoint
     finally:
         server.stop(kill=True)
     server = server_on(db)
     try:
         async with rest(server) as http:
-            assert await api.export(http) == doc
+            assert await api.on(http).export() == doc
     finally:
         server.stop(kill=True)
 
@@ -410,9 +375,9 @@ async def test_a_clean_shutdown_keeps_everything_too(db: str):
 async def test_the_latest_gradient_norms_survive_a_checkpoint():
     """The page's gradient chart does not drop to zero after a restart (the checkpoint is an export)."""
     async with control_app() as http:
-        api = await create(http, SMALL)
-        await api.train(http, 5)
-        before = (await api.call(http, "GET"))["metrics"]["grad_norms"]
-        r = await http.post("/api/sessions", json={"import": await api.export(http)})
+        api = await new_session(http, SMALL)
+        await api.on(http).train(5)
+        before = (await api.on(http).call("GET"))["metrics"]["grad_norms"]
+        r = await http.post("/api/sessions", json={"import": await api.on(http).export()})
         assert r.status_code == 201, r.text
         assert r.json()["metrics"]["grad_norms"] == before

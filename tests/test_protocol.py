@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import LiveServer
-from test_live import WAIT, Api, Live, closed_with, connect, decode, new_session, rest  # noqa: F401 (fixture)
+from helpers import WAIT, Api, LiveServer, closed_with, connect, decode, new_session
 
 from app.api.live import MAX_MESSAGE_BYTES, PROTOCOL, READ_ONLY_TRACE_INTERVAL_S
 
@@ -40,7 +39,7 @@ async def recv(ws: websockets.ClientConnection) -> dict[str, Any]:
     return decode(await asyncio.wait_for(ws.recv(), WAIT))
 
 
-async def test_the_version_is_3(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_the_version_is_3(live_server: LiveServer, rest: httpx.AsyncClient):
     assert PROTOCOL == 3
     async with connect(live_server, await new_session(rest, SMALL)) as live:
         assert live.hello["protocol"] == 3
@@ -48,7 +47,7 @@ async def test_the_version_is_3(live_server: LiveServer, rest: httpx.AsyncClient
 
 async def test_room_channel_needs_no_auth_and_answers_one_with_already_authenticated(
     live_server: LiveServer,
-    rest: httpx.AsyncClient,  # noqa: F811
+    rest: httpx.AsyncClient,
 ):
     api = await new_session(rest, SMALL)
     async with viewer(live_server, (await open_room(rest, api))[0]) as ws:
@@ -62,7 +61,7 @@ async def test_room_channel_needs_no_auth_and_answers_one_with_already_authentic
         assert (await recv(ws))["kind"] == "probe"  # still up, nothing changed
 
 
-async def test_close_4404_when_the_session_or_room_is_gone(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_close_4404_when_the_session_or_room_is_gone(live_server: LiveServer, rest: httpx.AsyncClient):
     api = await new_session(rest, SMALL)
     async with connect(live_server, api) as live:
         await live.of_type("frame")
@@ -84,7 +83,7 @@ async def test_close_4404_when_the_session_or_room_is_gone(live_server: LiveServ
         assert await closed_with(ws) == 4404
 
 
-async def test_a_frame_follows_hello_and_spends_a_credit(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_a_frame_follows_hello_and_spends_a_credit(live_server: LiveServer, rest: httpx.AsyncClient):
     api = await new_session(rest, SMALL)
     async with connect(live_server, api) as live:
         assert live.hello["credits"] == 2
@@ -104,7 +103,7 @@ async def test_a_frame_follows_hello_and_spends_a_credit(live_server: LiveServer
 
 async def test_pause_while_paused_and_play_while_playing_are_answered(
     live_server: LiveServer,
-    rest: httpx.AsyncClient,  # noqa: F811
+    rest: httpx.AsyncClient,
 ):
     async with connect(live_server, await new_session(rest, SMALL)) as live:
         await live.send({"type": "pause"})
@@ -120,7 +119,7 @@ async def test_pause_while_paused_and_play_while_playing_are_answered(
         assert await live.of_type("status") == stopped  # answered, and nothing changed
 
 
-async def test_a_message_over_64_kib_closes_1009(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_a_message_over_64_kib_closes_1009(live_server: LiveServer, rest: httpx.AsyncClient):
     api = await new_session(rest, SMALL)
     async with connect(live_server, api) as live:
         message = json.dumps({"type": "trace", "sample": 0, "pad": ""})
@@ -133,7 +132,7 @@ async def test_a_message_over_64_kib_closes_1009(live_server: LiveServer, rest: 
         assert await closed_with(live.ws) == 1009
 
 
-async def test_default_steps_per_frame_is_one_epoch(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_default_steps_per_frame_is_one_epoch(live_server: LiveServer, rest: httpx.AsyncClient):
     api = await new_session(rest, SMALL)
     async with connect(live_server, api) as live:
         session = live.hello["session"]
@@ -149,7 +148,7 @@ async def test_default_steps_per_frame_is_one_epoch(live_server: LiveServer, res
         assert (await live.of_type("state"))["session"]["steps_per_frame"] is None
 
 
-async def test_recovery_when_the_last_finite_weights_still_diverge(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_recovery_when_the_last_finite_weights_still_diverge(live_server: LiveServer, rest: httpx.AsyncClient):
     api = await new_session(rest, {**SMALL, "dataset": {"name": "plane", "samples": 40}})  # linear output, mse
     huge = [[[1e200] * len(row) for row in matrix] for matrix in (await api.get())["weights"]]
     await api.call("PUT", "/weights", json={"weights": huge})  # finite weights whose cost overflows
@@ -170,7 +169,7 @@ async def test_recovery_when_the_last_finite_weights_still_diverge(live_server: 
         await live.until(lambda m: m["type"] == "status" and m["status"] == "paused")
 
 
-async def test_room_viewers_trace_at_most_4_times_a_second(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_room_viewers_trace_at_most_4_times_a_second(live_server: LiveServer, rest: httpx.AsyncClient):
     assert READ_ONLY_TRACE_INTERVAL_S == 0.25
     api = await new_session(rest, SMALL)
     async with viewer(live_server, (await open_room(rest, api))[0]) as ws:
@@ -191,7 +190,7 @@ async def test_room_viewers_trace_at_most_4_times_a_second(live_server: LiveServ
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", "[]", '"play"', "3", "null", "{not json"])
-async def test_what_is_not_a_json_object_is_bad_json(live_server: LiveServer, rest: httpx.AsyncClient, raw: str):  # noqa: F811
+async def test_what_is_not_a_json_object_is_bad_json(live_server: LiveServer, rest: httpx.AsyncClient, raw: str):
     async with connect(live_server, await new_session(rest, SMALL)) as live:
         await live.send(raw)
         assert (await live.of_type("error"))["code"] == "bad_json"
@@ -203,7 +202,7 @@ async def test_what_is_not_a_json_object_is_bad_json(live_server: LiveServer, re
 @pytest.mark.parametrize("sample", [-1, 100, 10**6])
 async def test_a_sample_out_of_range_is_reported_as_sample(
     live_server: LiveServer,
-    rest: httpx.AsyncClient,  # noqa: F811
+    rest: httpx.AsyncClient,
     kind: str,
     sample: int,
 ):
@@ -216,7 +215,7 @@ async def test_a_sample_out_of_range_is_reported_as_sample(
         assert (await api.get())["step"] == 0  # nothing changed
 
 
-async def test_no_two_frames_show_the_same_step(live_server: LiveServer, rest: httpx.AsyncClient):  # noqa: F811
+async def test_no_two_frames_show_the_same_step(live_server: LiveServer, rest: httpx.AsyncClient):
     async with connect(live_server, await new_session(rest, SMALL)) as live:
         first = await live.of_type("frame")
         await live.send({"type": "play"})
@@ -233,7 +232,7 @@ async def test_no_two_frames_show_the_same_step(live_server: LiveServer, rest: h
 
 async def test_room_channel_sends_the_lesson_after_hello_and_on_every_change(
     live_server: LiveServer,
-    rest: httpx.AsyncClient,  # noqa: F811
+    rest: httpx.AsyncClient,
 ):
     api = await new_session(rest, {**SMALL, "dataset": {"name": "network_n", "samples": 60}})
     code, teacher = await open_room(rest, api)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import auth
 
 from app.main import create_app
 from app.settings import Settings
@@ -19,10 +20,6 @@ LESSON_CONFIG: dict[str, Any] = {
     "activation": "sigmoid",
 }
 WAIT = 5.0
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def teacher_room(http: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The classroom in Chromium (SPEC §6, issue 7): the teacher opens a room from the main page and sees its join
+"""The classroom in Chromium (docs/classroom.md, issue 7): the teacher opens a room from the main page and sees its join
 code; students open /room/CODE and watch the teacher's run live and read-only — frames while the teacher plays,
 the backward pass phase by phase when the teacher steps — fork it into a session of their own, and are told
 when the room closes; the teacher's class view lists the forks."""

@@ -1,4 +1,4 @@
-"""The classroom (SPEC §6): opening a room, joining by code, forking, the class view, closing, the limits
+"""The classroom (docs/classroom.md): opening a room, joining by code, forking, the class view, closing, the limits
 that keep one client from starving the others (and a class behind one NAT from being refused), expiry,
 and the read-only room channel against a real server: fan-out to viewers that never waits on a stalled one.
 """
@@ -16,20 +16,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import LiveServer
+from helpers import SMALL, LiveServer, auth
 from websockets.exceptions import ConnectionClosed
 
 from app.main import create_app
 from app.settings import Settings
 from app.wire import read_frame
 
-SMALL: dict[str, Any] = {
-    "dataset": {"name": "circle", "samples": 200},
-    "hidden": [4, 2],
-    "activation": "tanh",
-    "batch_size": 10,
-    "seed": 1,
-}
 ADAM: dict[str, Any] = {**SMALL, "optimizer": "adam", "learning_rate": 0.01, "seed": 3}
 CODE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$")
 WAIT = 5.0
@@ -53,10 +46,6 @@ async def new_browser(http: httpx.AsyncClient) -> None:
     """Make ``http`` another browser: forget its client cookie and get a fresh one from the server."""
     http.cookies.clear()
     assert "bpp_client" in (await http.get("/api/health")).cookies
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def new_session(http: httpx.AsyncClient, config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import LiveServer
+from helpers import LiveServer, auth
 from websockets.exceptions import ConnectionClosed
 
 WAIT = 20.0
@@ -60,10 +60,6 @@ def fresh_cookie(s: LiveServer, headers: dict[str, str] | None = None) -> str:
 def refused(r: httpx.Response, words: str) -> None:
     assert r.status_code == 429, r.text
     assert words in r.json()["detail"], r.text
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # -- client identity ------------------------------------------------------------------------------------------

@@ -23,14 +23,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import ROOT, LiveServer
+from helpers import ROOT, LiveServer, auth
 
 WAIT = 10.0
 SMALL: dict[str, Any] = {"dataset": {"name": "xor", "samples": 80}, "hidden": [3], "batch_size": 8, "seed": 3}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def chattr_dir(base: Path) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from app.engine import EngineError, TrainConfig, Trainer, custom_dataset, make_dataset
 
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # SPEC §2, PyTorch's defaults
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # docs/maths.md, PyTorch's defaults
 
 
 def labelled(n=25, seed=0):
