@@ -137,3 +137,24 @@ def test_lesson_update_and_symmetry_equal_the_engines_step() -> None:
         after = tr.weights()[0]
         assert hidden["same"] and np.allclose(after, after[0]), "the engine's rows stay equal too"
         assert np.allclose(hidden["rowsAfter"], after, rtol=1e-12)
+
+
+def test_custom_data_with_several_output_columns_learns_as_regression() -> None:
+    """REST custom data with two target columns: regression with linear outputs and squared error by default;
+    network N learns it, and its gradient passes the check."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, (120, 3))
+    y = np.column_stack([np.tanh(x[:, 0] - x[:, 1]), 0.5 * x[:, 2] + 0.2 * x[:, 0]])
+    config = {"dataset": {"name": "custom", "x": x.tolist(), "y": y.tolist()}, "hidden": [3], "activation": "sigmoid"}
+    with TestClient(create_app(Settings(db=""))) as client:
+        s = client.post("/api/sessions", json=config).json()
+        assert (s["task"], s["layer_sizes"]) == ("regression", [3, 3, 2])
+        assert (s["config"]["output_activation"], s["config"]["loss"]) == ("linear", "mse")
+        h = {"Authorization": f"Bearer {s['token']}"}
+        base = f"/api/sessions/{s['id']}"
+        first = s["metrics"]["train_loss"]
+        client.post(f"{base}/train", json={"epochs": 200}, headers=h).raise_for_status()
+        last = client.get(base, headers=h).json()["metrics"]["train_loss"]
+        assert last < 0.1 * first, (first, last)
+        gc = client.post(f"{base}/gradcheck", json={"samples": [0, 1, 2]}, headers=h).json()
+        assert gc["max_relative_error"] < 1e-6
