@@ -105,7 +105,7 @@ export const table = {
     "lesson.update.sym_same": "Every unit of layer {l} has the same a and the same δ, so every row of Θ⁽{lm}⁾ gets the same update and stays equal: the units never become different.",
     "lesson.update.sym_diff": "The units of layer {l} differ.",
     "lesson.update.sym_try": "See it train: the symmetry experiment",
-    "lesson.mistakes.p1": "易错 — the usual slips, as short checks:",
+    "lesson.mistakes.p1": "The usual slips (the course's 易错警告), as short checks — pick an answer:",
     "lesson.q.theta_count": "N has L = 3 layers. How many weight matrices Θ does it have?",
     "lesson.q.theta_count.1": "1",
     "lesson.q.theta_count.2": "2",

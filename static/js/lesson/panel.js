@@ -14,6 +14,7 @@ import { judge, slipsFor } from "./predict.js";
 import { QUIZ, STEPS, predictionTarget, renderStep } from "./steps.js";
 
 extend(table);
+useSheet("explain"); // the equations' and the numerical check's styles, shared with the inspector
 useSheet("lesson");
 
 const SVG = "http://www.w3.org/2000/svg";

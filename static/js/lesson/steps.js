@@ -284,7 +284,7 @@ function stepNumeric(c) {
   const eps = rows[0].eps;
   let html = `<p>${t("lesson.numeric.p1")}</p>`;
   html += eq(mathD(`${d(J, v("Θ", ["k", "i"], mi("l")))}${mo("≈")}${frac(row(J, paren(mi("Θ"), mo("+"), mi("ε")), mo("−"), J, paren(mi("Θ"), mo("−"), mi("ε"))), row(mn(2), mi("ε")))}${mo(",")}${mi("ε")}${mo("=")}<msup>${mn(10)}${row(mo("−"), mn(Math.round(-Math.log10(eps))))}</msup>`));
-  const tr = (r) => `<tr class="${r.error < 1e-6 ? "ok" : "bad"}${r.key ? " key" : ""}" data-weight="${r.l}:${r.k}:${r.i}"><td>${math(theta(r.k, r.i, r.l))}</td><td>${fmt(r.analytic, 6)}</td><td>${fmt(r.numerical, 6)}</td><td>${fmt(r.error, 2)}</td></tr>`;
+  const tr = (r) => `<tr class="${r.error < 1e-6 ? "ok" : "bad"}"${r.key ? " data-course" : ""} data-weight="${r.l}:${r.k}:${r.i}"><td>${math(theta(r.k, r.i, r.l))}</td><td>${fmt(r.analytic, 6)}</td><td>${fmt(r.numerical, 6)}</td><td>${fmt(r.error, 2)}</td></tr>`;
   html += `<div class="gc-wrap"><table class="gc-table numeric"><thead><tr><th>${t("lesson.numeric.weight")}</th><th>${t("lesson.numeric.derived")}</th><th>${t("lesson.numeric.central")}</th><th>${t("lesson.numeric.error")}</th></tr></thead><tbody>${rows.map(tr).join("")}</tbody></table></div>`;
   html += `<p class="why">${t("lesson.numeric.p2")}</p>`;
   return { html, lit: lit([], key.map(([l, k, i]) => `${l}:${k}:${i}`)) };
