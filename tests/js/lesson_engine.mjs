@@ -1,7 +1,14 @@
 // Run by tests/test_lesson.py: reads engine traces as JSON on stdin (POST …/backprop of one sample, the
 // weights and targets it used, the config) and prints what the lesson derives from each, so that Python
 // can hold every line to the engine's numbers, its gradient check and its update.
-import { fromRest, agreementTable, hiddenGradient, numericCheck, symmetry, update } from "../../static/js/lesson/derive.js";
+import {
+  agreementTable,
+  fromRest,
+  hiddenGradient,
+  numericCheck,
+  symmetry,
+  update,
+} from "../../static/js/lesson/derive.js";
 import { countOps } from "../../static/js/lesson/opcount.js";
 
 let input = "";

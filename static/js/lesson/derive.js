@@ -2,7 +2,7 @@
 // step is evaluated from the trace's own a, z, δ, D and Θ, and carries the engine's value it must equal
 // (`engine`), so a test can hold each line to the engine's. Pure: no DOM, no strings.
 
-import { actOf, activateLayer, centralDifference, gPrime, loss, pass, regGrad, simpleOutputDelta } from "./passes.js";
+import { activateLayer, actOf, centralDifference, gPrime, loss, pass, regGrad, simpleOutputDelta } from "./passes.js";
 
 /**
  * @typedef {import("./passes.js").Net} Net
@@ -39,7 +39,7 @@ export function netOf(config) {
 
 /**
  * One sample's pass from a probe trace of one sample (trace.js's TraceModel).
- * @param {import("../trace.js").TraceModel} tm
+ * @param {import("../core/trace.js").TraceModel} tm
  * @param {object} config
  * @returns {Sample}
  */
@@ -134,7 +134,10 @@ export function sampleCost(s) {
   const terms = aL.map((a, k) => ({ k: k + 1, a, y: s.y[k], diff: a - s.y[k], square: (a - s.y[k]) ** 2 }));
   const data = loss(aL, s.y, s.net);
   const sumSq = s.W.reduce((t, M) => t + M.reduce((u, r) => u + r.slice(1).reduce((v, w) => v + w * w, 0), 0), 0);
-  const sumAbs = s.W.reduce((t, M) => t + M.reduce((u, r) => u + r.slice(1).reduce((v, w) => v + Math.abs(w), 0), 0), 0);
+  const sumAbs = s.W.reduce(
+    (t, M) => t + M.reduce((u, r) => u + r.slice(1).reduce((v, w) => v + Math.abs(w), 0), 0),
+    0,
+  );
   const lambda = s.net.regularization === "none" ? 0 : s.net.lambda;
   const reg = s.net.regularization === "l1" ? lambda * sumAbs : (lambda / 2) * sumSq;
   return { terms, data, sumSq, sumAbs, lambda, reg, total: data + reg, engine: s.cost };
@@ -150,10 +153,21 @@ export function sampleCost(s) {
 export function setCost(metrics, m, W, net) {
   let sumSq = 0;
   let sumAbs = 0;
-  for (const M of W) for (const r of M) for (let i = 1; i < r.length; i++) [sumSq, sumAbs] = [sumSq + r[i] * r[i], sumAbs + Math.abs(r[i])];
+  for (const M of W)
+    for (const r of M)
+      for (let i = 1; i < r.length; i++) [sumSq, sumAbs] = [sumSq + r[i] * r[i], sumAbs + Math.abs(r[i])];
   const lambda = net.regularization === "none" ? 0 : net.lambda;
   const reg = net.regularization === "l1" ? (lambda / m) * sumAbs : (lambda / (2 * m)) * sumSq;
-  return { m, data: metrics.train_loss, sumSq, sumAbs, lambda, reg, total: metrics.train_loss + reg, engine: { reg: metrics.regularization } };
+  return {
+    m,
+    data: metrics.train_loss,
+    sumSq,
+    sumAbs,
+    lambda,
+    reg,
+    total: metrics.train_loss + reg,
+    engine: { reg: metrics.regularization },
+  };
 }
 
 /**
@@ -185,7 +199,19 @@ export function unitDelta(s, l, k) {
   const g = actOf(s.net, l, s.L);
   const a = s.a[l][k - 1];
   const gp = gPrime(g, s.z[l][k - 1], a);
-  return { l, k, output: false, terms, sum, g, a, z: s.z[l][k - 1], gPrime: gp, value: sum * gp, engine: s.delta[l][k - 1] };
+  return {
+    l,
+    k,
+    output: false,
+    terms,
+    sum,
+    g,
+    a,
+    z: s.z[l][k - 1],
+    gPrime: gp,
+    value: sum * gp,
+    engine: s.delta[l][k - 1],
+  };
 }
 
 /**
@@ -321,7 +347,8 @@ export function agreementTable(s, pick = {}) {
   }
   const c = sampleCost(s);
   add("J", c.total, c.engine.total);
-  for (let l = 2; l <= s.L; l++) for (let k = 1; k <= s.sizes[l - 1]; k++) add(`delta${l}_${k}`, unitDelta(s, l, k).value, s.delta[l][k - 1]);
+  for (let l = 2; l <= s.L; l++)
+    for (let k = 1; k <= s.sizes[l - 1]; k++) add(`delta${l}_${k}`, unitDelta(s, l, k).value, s.delta[l][k - 1]);
   const g3 = outputGradient(s, pick.k3 || 1, pick.i3 ?? 1);
   add(`D${g3.l}_${g3.k}${g3.i}`, g3.value, g3.engine);
   if (s.L >= 3) {

@@ -4,7 +4,12 @@
 /** The lessons: id → the session config (on the defaults) it runs on. Network N: 3 inputs, 3 sigmoid hidden
  * units, 2 linear outputs, squared error (regression's defaults), on network_n. */
 export const LESSONS = {
-  derivation: { dataset: { name: "network_n", samples: 200, noise: 0.05 }, hidden: [3], activation: "sigmoid", learning_rate: 0.1 },
+  derivation: {
+    dataset: { name: "network_n", samples: 200, noise: 0.05 },
+    hidden: [3],
+    activation: "sigmoid",
+    learning_rate: 0.1,
+  },
 };
 
 /** @param {string} id */

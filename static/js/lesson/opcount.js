@@ -52,7 +52,13 @@ export function countOps(sizes, simpleOutput = true) {
 
 /** A multiply-add counter: mul(a, b) returns a·b and counts one. */
 function counter() {
-  const c = { n: 0, mul: (a, b) => (c.n++, a * b) };
+  const c = {
+    n: 0,
+    mul(a, b) {
+      c.n += 1;
+      return a * b;
+    },
+  };
   return c;
 }
 
@@ -116,7 +122,9 @@ export function backpropByHand(f) {
       return c.mul(s, f.gp[l][k]);
     });
   }
-  const D = f.W.map((M, m) => M.map((row, k) => row.map((_, i) => c.mul(delta[m + 2][k], i === 0 ? 1 : f.a[m + 1][i - 1]))));
+  const D = f.W.map((M, m) =>
+    M.map((row, k) => row.map((_, i) => c.mul(delta[m + 2][k], i === 0 ? 1 : f.a[m + 1][i - 1]))),
+  );
   return { D, ops: c.n };
 }
 

@@ -2,7 +2,7 @@
 // actions, the teacher's step and sample sent to this session's room; on the room page the panel following
 // the teacher's `lesson` messages, each first verdict sent to the class view.
 
-import { roomCall } from "../room-api.js";
+import { roomCall } from "../classroom/room-api.js";
 import { mountLesson } from "./panel.js";
 
 /** This page's open room, when the teacher opened one on this session (classroom.js keeps it). */
@@ -48,10 +48,12 @@ export function openLesson({ store, socket, actions, view, host }) {
   });
   function tell(state) {
     const r = room();
-    const key = JSON.stringify([r && r.code, state]);
+    const key = JSON.stringify([r?.code, state]);
     if (!r || key === last) return;
     last = key;
-    roomCall("PUT", `/${r.code}/lesson`, { token: r.teacher_token, body: { lesson: "derivation", ...state } }).catch(() => (last = ""));
+    roomCall("PUT", `/${r.code}/lesson`, { token: r.teacher_token, body: { lesson: "derivation", ...state } }).catch(
+      () => (last = ""),
+    );
   }
   // a room opened after the lesson (or reopened): it gets the current step within two seconds
   const timer = setInterval(() => tell(lesson.state()), 2000);

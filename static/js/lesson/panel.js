@@ -4,14 +4,14 @@
 // then-reveal with "show me", and the room: the teacher's step and sample go to every student's room page,
 // and each student's right or wrong prediction to the class view's count. Loaded only when opened.
 
+import { fmt } from "../core/format.js";
+import { useSheet } from "../core/style.js";
+import { traceModel } from "../core/trace.js";
 import { extend, onLangChange, t } from "../i18n/index.js";
 import { table } from "../i18n/lesson.js";
-import { fmt } from "../format.js";
-import { useSheet } from "../style.js";
-import { traceModel } from "../trace.js";
 import { fromTrace } from "./derive.js";
 import { judge, slipsFor } from "./predict.js";
-import { QUIZ, STEPS, predictionTarget, renderStep } from "./steps.js";
+import { predictionTarget, QUIZ, renderStep, STEPS } from "./steps.js";
 
 extend(table);
 useSheet("explain"); // the equations' and the numerical check's styles, shared with the inspector
@@ -34,7 +34,7 @@ const SVG = "http://www.w3.org/2000/svg";
 
 /**
  * Mount the lesson panel into `host` (before its first child) and light the drawing of `view`.
- * @param {{store: object, view: import("../network-view.js").NetworkView, host: HTMLElement, hooks: LessonHooks,
+ * @param {{store: object, view: import("../net/network-view.js").NetworkView, host: HTMLElement, hooks: LessonHooks,
  *          follow?: boolean}} deps follow: the steps and sample are the teacher's (room page)
  * @returns {{show: (state: {step?: number, sample?: number}) => void, destroy: () => void, state: () => object}}
  */
@@ -89,10 +89,22 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
   // -- rendering -----------------------------------------------------------------------------------------
   function header() {
     const N = STEPS.length;
-    const nav = STEPS.map((x, i) => `<li><button type="button" data-step="${i + 1}" aria-current="${i + 1 === st.step ? "step" : "false"}" title="${t(`lesson.s.${x.id}`)}">${i + 1}</button></li>`).join("");
+    const nav = STEPS.map(
+      (x, i) =>
+        `<li><button type="button" data-step="${i + 1}" aria-current="${i + 1 === st.step ? "step" : "false"}" title="${t(`lesson.s.${x.id}`)}">${i + 1}</button></li>`,
+    ).join("");
     const s = st.s;
-    const xy = s ? t("lesson.sample_of", { i: st.sample, x: s.a[1].map((v) => fmt(v)).join(", "), y: s.y.map((v) => fmt(v)).join(", ") }) : t("lesson.waiting");
-    const teacher = follow && st.teacher ? `<p class="teacher-step" role="status">${t("lesson.room.following", { n: st.teacher.step, title: t(`lesson.s.${STEPS[st.teacher.step - 1].id}`) })}${st.following ? "" : ` <button type="button" data-act="follow">${t("lesson.room.own")}</button>`}</p>` : "";
+    const xy = s
+      ? t("lesson.sample_of", {
+          i: st.sample,
+          x: s.a[1].map((v) => fmt(v)).join(", "),
+          y: s.y.map((v) => fmt(v)).join(", "),
+        })
+      : t("lesson.waiting");
+    const teacher =
+      follow && st.teacher
+        ? `<p class="teacher-step" role="status">${t("lesson.room.following", { n: st.teacher.step, title: t(`lesson.s.${STEPS[st.teacher.step - 1].id}`) })}${st.following ? "" : ` <button type="button" data-act="follow">${t("lesson.room.own")}</button>`}</p>`
+        : "";
     const controls = follow
       ? ""
       : `<button type="button" data-act="new-sample">${t("lesson.new_sample")}</button> <button type="button" data-act="new-weights">${t("lesson.new_weights")}</button>`;
@@ -105,7 +117,10 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
 
   function render() {
     const active = document.activeElement;
-    const typing = panel.contains(active) && active.name === "value" ? { form: active.form.dataset.predict, value: active.value } : null;
+    const typing =
+      panel.contains(active) && active.name === "value"
+        ? { form: active.form.dataset.predict, value: active.value }
+        : null;
     let body = "";
     let lit = { units: [], links: [] };
     if (st.s) {
@@ -223,7 +238,10 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
     }
     const slip = v.slip ? `${t(`lesson.slip.${v.slip}`)} ` : "";
     st.revealed.add(id);
-    st.verdicts[id] = { html: `✗ ${t("lesson.wrong", { typed: fmt(v.typed), v: fmt(target.value) })} ${slip}${t("lesson.where")}`, cls: "wrong" };
+    st.verdicts[id] = {
+      html: `✗ ${t("lesson.wrong", { typed: fmt(v.typed), v: fmt(target.value) })} ${slip}${t("lesson.where")}`,
+      cls: "wrong",
+    };
     render();
   }
 

@@ -34,7 +34,7 @@ export function g(act, z) {
     case "tanh":
       return Math.tanh(z);
     case "relu":
-      return z > 0 ? z : 0;
+      return Math.max(z, 0);
     case "leaky_relu":
       return z > 0 ? z : 0.01 * z;
     default:
@@ -95,7 +95,9 @@ export function regCost(W, net, m) {
   const lambda = net.lambda || 0;
   if (!lambda || !net.regularization || net.regularization === "none") return 0;
   let s = 0;
-  for (const M of W) for (const r of M) for (let i = 1; i < r.length; i++) s += net.regularization === "l2" ? r[i] * r[i] : Math.abs(r[i]);
+  for (const M of W)
+    for (const r of M)
+      for (let i = 1; i < r.length; i++) s += net.regularization === "l2" ? r[i] * r[i] : Math.abs(r[i]);
   return net.regularization === "l2" ? (lambda / (2 * m)) * s : (lambda / m) * s;
 }
 
@@ -179,7 +181,11 @@ export function pass(W, x, y, net) {
   }
   const D = [[]];
   for (let l = 1; l < L; l++) {
-    D.push(W[l - 1].map((row, k) => row.map((w, i) => delta[l + 1][k] * (i === 0 ? 1 : a[l][i - 1]) + regGrad(w, i, net, 1))));
+    D.push(
+      W[l - 1].map((row, k) =>
+        row.map((w, i) => delta[l + 1][k] * (i === 0 ? 1 : a[l][i - 1]) + regGrad(w, i, net, 1)),
+      ),
+    );
   }
   const data = loss(a[L], y, net);
   const regularization = regCost(W, net, 1);
@@ -198,6 +204,9 @@ export function pass(W, x, y, net) {
  * @param {number} [eps]
  */
 export function centralDifference(W, x, y, net, l, k, i, eps = 1e-5) {
-  const nudged = (d) => W.map((M, m) => (m === l - 1 ? M.map((r, kk) => (kk === k - 1 ? r.map((w, ii) => (ii === i ? w + d : w)) : r)) : M));
+  const nudged = (d) =>
+    W.map((M, m) =>
+      m === l - 1 ? M.map((r, kk) => (kk === k - 1 ? r.map((w, ii) => (ii === i ? w + d : w)) : r)) : M,
+    );
   return (cost(nudged(eps), x, y, net) - cost(nudged(-eps), x, y, net)) / (2 * eps);
 }

@@ -8,7 +8,7 @@
  *   "1.5e-3": 4, the place of the last digit); null when it is not a number
  */
 export function parseNumber(text) {
-  let s = String(text).trim().replace(/[−–]/g, "-").replace(/\s+/g, "").replace(",", ".");
+  const s = String(text).trim().replace(/[−–]/g, "-").replace(/\s+/g, "").replace(",", ".");
   if (!s) return null;
   const frac = /^(-?\d+)\/(\d+)$/.exec(s);
   if (frac) {
@@ -65,7 +65,11 @@ export function judge(text, truth, slips = []) {
   if (!p) return { result: "unreadable", slip: null, typed: null };
   if (withinRounding(p.value, p.decimals, truth)) return { result: "right", slip: null, typed: p.value };
   for (const s of slips) {
-    if (Number.isFinite(s.value) && Math.abs(s.value - truth) > 5e-4 * Math.abs(truth) + 1e-12 && withinRounding(p.value, p.decimals, s.value)) {
+    if (
+      Number.isFinite(s.value) &&
+      Math.abs(s.value - truth) > 5e-4 * Math.abs(truth) + 1e-12 &&
+      withinRounding(p.value, p.decimals, s.value)
+    ) {
       return { result: "wrong", slip: s.key, typed: p.value };
     }
   }
@@ -92,7 +96,8 @@ export function slipsFor(id, d) {
       { key: "sign", value: -d.delta },
       { key: "no_gprime", value: d.sum },
     ];
-    for (const p of d.paths) out.push({ key: "one_path", value: p.product * d.gPrime }, { key: "one_path", value: p.product });
+    for (const p of d.paths)
+      out.push({ key: "one_path", value: p.product * d.gPrime }, { key: "one_path", value: p.product });
     return out;
   }
   if (id === "grad") {

@@ -2,9 +2,9 @@
 // the sample's numbers (derive.js), what it lights in the network drawing, and the values the learner
 // predicts before they are shown. DOM-free: every function returns strings and plain data.
 
-import { fmt } from "../format.js";
+import { fmt } from "../core/format.js";
+import { math, mathD, mi, mn, mo, num, row, text, v } from "../core/mathml.js";
 import { t } from "../i18n/index.js";
-import { math, mathD, mi, mn, mo, num, row, text, v } from "../mathml.js";
 import {
   forwardUnit,
   hiddenGradient,
@@ -56,7 +56,9 @@ const J = mi("J");
 /** a number, or "?" while the prediction it answers is not revealed */
 const val = (x, hidden, factor = false) => (hidden ? `<mi class="masked">?</mi>` : num(x, factor));
 const engineMark = (value, engine) =>
-  Math.abs(value - engine) <= 1e-9 * (1 + Math.abs(engine)) ? `<span class="agree" title="${t("lesson.agree_t")}">✓ ${t("lesson.agree")}</span>` : `<span class="disagree">≠ ${fmt(engine)}</span>`;
+  Math.abs(value - engine) <= 1e-9 * (1 + Math.abs(engine))
+    ? `<span class="agree" title="${t("lesson.agree_t")}">✓ ${t("lesson.agree")}</span>`
+    : `<span class="disagree">≠ ${fmt(engine)}</span>`;
 /** x_i for the inputs (the course's name), a_i^(l) otherwise; x_0 / a_0 = 1 for the bias. */
 const aSym = (l, i) => (l === 1 ? `<msub>${mi("x")}${mn(i)}</msub>` : v("a", i, l));
 const theta = (k, i, l) => v("Θ", [k, i], l);
@@ -100,7 +102,7 @@ function stepNotation(c) {
   const terms = f.terms.map((x, n) => `${n ? mo("+") : ""}${theta(1, x.i, 1)}${aSym(1, x.i)}`).join("");
   const nums = f.terms.map((x, n) => `${n ? mo("+") : ""}${num(x.w, true)}${mo("·")}${num(x.a, true)}`).join("");
   const g = f.g === "linear" ? mi("z") : row(mi("g"), paren(mi("z")));
-  let html = `<p>${t("lesson.notation.p1")}</p>
+  const html = `<p>${t("lesson.notation.p1")}</p>
   <ul class="notation"><li>${math(v("a", "i", mi("j")))} ${t("lesson.notation.a")}</li>
   <li>${math(v("Θ", ["k", "i"], mi("j")))} ${t("lesson.notation.theta")}</li>
   <li>${math(`<msub>${mi("x")}${mn(0)}</msub>${mo("=")}${v("a", 0, mi("j"))}${mo("=")}${mn(1)}`)} ${t("lesson.notation.bias")}</li></ul>
@@ -119,18 +121,39 @@ function stepCost(c) {
   const mse = s.net.loss === "mse";
   let html = `<p>${t(mse ? "lesson.cost.p1" : "lesson.cost.p1_ce")}</p>`;
   if (mse) {
-    const sym = sc.terms.map((x, n) => `${n ? mo("+") : ""}<msup>${paren(v("a", x.k, L), mo("−"), `<msub>${mi("y")}${mn(x.k)}</msub>`)}${mn(2)}</msup>`).join("");
-    const nums = sc.terms.map((x, n) => `${n ? mo("+") : ""}<msup>${paren(num(x.a), mo("−"), num(x.y, true))}${mn(2)}</msup>`).join("");
-    html += eq(mathD(`${J}${mo("=")}${frac(mn(1), mn(2))}<munderover>${mo("∑")}${row(mi("k"), mo("="), mn(1))}${mn(s.sizes[L - 1])}</munderover><msup>${paren(v("a", "k", L), mo("−"), `<msub>${mi("y")}${mi("k")}</msub>`)}${mn(2)}</msup>${mo("=")}${frac(mn(1), mn(2))}${paren(sym)}`));
+    const sym = sc.terms
+      .map(
+        (x, n) =>
+          `${n ? mo("+") : ""}<msup>${paren(v("a", x.k, L), mo("−"), `<msub>${mi("y")}${mn(x.k)}</msub>`)}${mn(2)}</msup>`,
+      )
+      .join("");
+    const nums = sc.terms
+      .map((x, n) => `${n ? mo("+") : ""}<msup>${paren(num(x.a), mo("−"), num(x.y, true))}${mn(2)}</msup>`)
+      .join("");
+    html += eq(
+      mathD(
+        `${J}${mo("=")}${frac(mn(1), mn(2))}<munderover>${mo("∑")}${row(mi("k"), mo("="), mn(1))}${mn(s.sizes[L - 1])}</munderover><msup>${paren(v("a", "k", L), mo("−"), `<msub>${mi("y")}${mi("k")}</msub>`)}${mn(2)}</msup>${mo("=")}${frac(mn(1), mn(2))}${paren(sym)}`,
+      ),
+    );
     html += eq(mathD(`${mo("=")}${frac(mn(1), mn(2))}${paren(nums)}${mo("=")}${num(sc.data)}`), "terms");
   } else {
     const yk = `<msub>${mi("y")}${mi("k")}</msub>`;
     const ak = v("a", "k", L);
-    const term = s.net.output === "softmax" ? `${yk}${mi("ln")}${ak}` : `${mo("[")}${yk}${mi("ln")}${ak}${mo("+")}${paren(mn(1), mo("−"), yk)}${mi("ln")}${paren(mn(1), mo("−"), ak)}${mo("]")}`;
+    const term =
+      s.net.output === "softmax"
+        ? `${yk}${mi("ln")}${ak}`
+        : `${mo("[")}${yk}${mi("ln")}${ak}${mo("+")}${paren(mn(1), mo("−"), yk)}${mi("ln")}${paren(mn(1), mo("−"), ak)}${mo("]")}`;
     html += eq(mathD(`${J}${mo("=")}${mo("−")}<munder>${mo("∑")}${mi("k")}</munder>${term}${mo("=")}${num(sc.data)}`));
   }
-  if (sc.lambda) html += eq(mathD(`${mo("+")}${frac(mi("λ"), mn(2))}${mo("∑")}<msup>${mi("Θ")}${mn(2)}</msup>${mo("=")}${frac(num(sc.lambda), mn(2))}${mo("·")}${num(sc.sumSq)}${mo("=")}${num(sc.reg)}`));
-  html += eq(math(`${J}${mo("=")}${num(sc.total)}`), "result") + `<p class="why">${engineMark(sc.total, sc.engine.total)}</p>`;
+  if (sc.lambda)
+    html += eq(
+      mathD(
+        `${mo("+")}${frac(mi("λ"), mn(2))}${mo("∑")}<msup>${mi("Θ")}${mn(2)}</msup>${mo("=")}${frac(num(sc.lambda), mn(2))}${mo("·")}${num(sc.sumSq)}${mo("=")}${num(sc.reg)}`,
+      ),
+    );
+  html +=
+    eq(math(`${J}${mo("=")}${num(sc.total)}`), "result") +
+    `<p class="why">${engineMark(sc.total, sc.engine.total)}</p>`;
   if (c.metrics) {
     const set = setCost(c.metrics, c.nTrain, s.W, s.net);
     const m = mi("m");
@@ -138,12 +161,27 @@ function stepCost(c) {
     const sumK = `<munder>${mo("∑")}${mi("k")}</munder>`;
     const reg = `${frac(mi("λ"), row(mn(2), m))}<munder>${mo("∑")}${mi("l")}</munder><munder>${mo("∑")}${mi("j")}</munder><munder>${mo("∑")}${row(mi("i"), mo("≥"), mn(1))}</munder><msup>${paren(v("Θ", ["i", "j"], mi("l")))}${mn(2)}</msup>`;
     html += `<p>${t("lesson.cost.p2", { m: c.nTrain })}</p>`;
-    html += eq(mathD(`${J}${paren(mi("Θ"))}${mo("=")}${frac(mn(1), row(mn(2), m))}${sumI}${sumK}<msup>${paren(`<msub>${row(`<msub>${mi("h")}${mi("Θ")}</msub>`, paren(`<msup>${mi("x")}${paren(mi("i"))}</msup>`))}${mi("k")}</msub>`, mo("−"), `<msubsup>${mi("y")}${mi("k")}${paren(mi("i"))}</msubsup>`)}${mn(2)}</msup>${mo("+")}${reg}`));
-    html += eq(mathD(`${mo("=")}${num(set.data)}${mo("+")}${frac(num(set.lambda), row(mn(2), mo("·"), mn(c.nTrain)))}${mo("·")}${num(set.sumSq)}${mo("=")}${num(set.total)}`), "terms");
-    html += `<p class="why">${t(set.lambda ? "lesson.cost.reg_on" : "lesson.cost.reg_off")}${set.lambda ? " " + engineMark(set.reg, set.engine.reg) : ""}</p>`;
+    html += eq(
+      mathD(
+        `${J}${paren(mi("Θ"))}${mo("=")}${frac(mn(1), row(mn(2), m))}${sumI}${sumK}<msup>${paren(`<msub>${row(`<msub>${mi("h")}${mi("Θ")}</msub>`, paren(`<msup>${mi("x")}${paren(mi("i"))}</msup>`))}${mi("k")}</msub>`, mo("−"), `<msubsup>${mi("y")}${mi("k")}${paren(mi("i"))}</msubsup>`)}${mn(2)}</msup>${mo("+")}${reg}`,
+      ),
+    );
+    html += eq(
+      mathD(
+        `${mo("=")}${num(set.data)}${mo("+")}${frac(num(set.lambda), row(mn(2), mo("·"), mn(c.nTrain)))}${mo("·")}${num(set.sumSq)}${mo("=")}${num(set.total)}`,
+      ),
+      "terms",
+    );
+    html += `<p class="why">${t(set.lambda ? "lesson.cost.reg_on" : "lesson.cost.reg_off")}${set.lambda ? ` ${engineMark(set.reg, set.engine.reg)}` : ""}</p>`;
   }
   const outs = s.sizes[L - 1];
-  return { html, lit: lit(Array.from({ length: outs }, (_, k) => `${L}:${k + 1}`), []) };
+  return {
+    html,
+    lit: lit(
+      Array.from({ length: outs }, (_, k) => `${L}:${k + 1}`),
+      [],
+    ),
+  };
 }
 
 function stepOutput(c) {
@@ -160,11 +198,24 @@ function stepOutput(c) {
   let html = `<p>${t("lesson.output.p1")}</p>`;
   html += eq(mathD(`${d(J, th)}${mo("=")}${d(J, aL)}${mo("·")}${d(aL, zL)}${mo("·")}${d(zL, th)}`));
   const gp = simple ? mn(1) : row(mi("g′"), paren(zL));
-  html += eq(mathD(`${mo("=")}${paren(aL, mo("−"), yk)}${mo("·")}${gp}${mo("·")}${aSym(L - 1, i)}${mo("=")}${v("δ", k, L)}${aSym(L - 1, i)}`));
+  html += eq(
+    mathD(
+      `${mo("=")}${paren(aL, mo("−"), yk)}${mo("·")}${gp}${mo("·")}${aSym(L - 1, i)}${mo("=")}${v("δ", k, L)}${aSym(L - 1, i)}`,
+    ),
+  );
   html += `<p class="why">${t(simple ? "lesson.output.simple" : "lesson.output.gprime", { out: s.net.output })}</p>`;
   html += predictBox("delta3", v("δ", k, L), !hideD);
-  html += eq(mathD(`${v("δ", k, L)}${mo("=")}${paren(num(g.delta.a), mo("−"), num(g.delta.y, true))}${simple ? "" : `${mo("·")}${num(g.delta.gPrime)}`}${mo("=")}${val(g.delta.value, hideD)}`));
-  html += eq(mathD(`${d(J, th)}${mo("=")}${val(g.delta.value, hideD, true)}${mo("·")}${num(g.ai, true)}${g.reg ? `${mo("+")}${num(g.reg, true)}` : ""}${mo("=")}${val(g.value, hideD)}`), "result");
+  html += eq(
+    mathD(
+      `${v("δ", k, L)}${mo("=")}${paren(num(g.delta.a), mo("−"), num(g.delta.y, true))}${simple ? "" : `${mo("·")}${num(g.delta.gPrime)}`}${mo("=")}${val(g.delta.value, hideD)}`,
+    ),
+  );
+  html += eq(
+    mathD(
+      `${d(J, th)}${mo("=")}${val(g.delta.value, hideD, true)}${mo("·")}${num(g.ai, true)}${g.reg ? `${mo("+")}${num(g.reg, true)}` : ""}${mo("=")}${val(g.value, hideD)}`,
+    ),
+    "result",
+  );
   if (!hideD) html += `<p class="why">${engineMark(g.value, g.engine)}</p>`;
   return { html, lit: lit([`${L - 1}:${i}`, `${L}:${k}`], [`${L - 1}:${k}:${i}`]) };
 }
@@ -186,16 +237,32 @@ function stepHidden(c) {
   const symPaths = g.paths.map((p, n) => `${n ? mo("+") : ""}${err(p.j)}${theta(p.j, k, l + 1)}`).join("");
   const dPaths = g.paths.map((p, n) => `${n ? mo("+") : ""}${v("δ", p.j, L)}${theta(p.j, k, l + 1)}`).join("");
   let html = `<p>${t("lesson.hidden.p1", { n: g.paths.length })}</p><ol class="paths">${g.paths.map((p) => `<li>${math(`${aSym(l, i)}${mo("→")}${ak}${mo("→")}${v("a", p.j, L)}${mo("→")}${J}`)}</li>`).join("")}</ol>`;
-  html += eq(mathD(`${d(J, th)}${mo("=")}<munder>${mo("∑")}${mi("j")}</munder>${d(J, v("a", "j", L))}${d(v("a", "j", L), ak)}${d(ak, v("z", k, l + 1))}${d(v("z", k, l + 1), th)}`));
+  html += eq(
+    mathD(
+      `${d(J, th)}${mo("=")}<munder>${mo("∑")}${mi("j")}</munder>${d(J, v("a", "j", L))}${d(v("a", "j", L), ak)}${d(ak, v("z", k, l + 1))}${d(v("z", k, l + 1), th)}`,
+    ),
+  );
   html += eq(mathD(`${mo("=")}${paren(symPaths)}${gp}${mo("·")}${aSym(l, i)}`));
   html += eq(mathD(`${mo("=")}${paren(dPaths)}${gp}${mo("·")}${aSym(l, i)}${mo("=")}${v("δ", k, l + 1)}${aSym(l, i)}`));
   html += `<p class="why">${t(g.g === "linear" ? "lesson.hidden.linear" : "lesson.hidden.gprime", { g: g.g, gp: fmt(g.gPrime) })}</p>`;
   html += predictBox("delta2", v("δ", k, l + 1), !hide2);
-  const nums = g.paths.map((p, n) => `${n ? mo("+") : ""}${num(p.delta.value, true)}${mo("·")}${num(p.w, true)}`).join("");
-  html += eq(mathD(`${v("δ", k, l + 1)}${mo("=")}${paren(nums)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.sum, hide2)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.delta, hide2)}`), "terms");
+  const nums = g.paths
+    .map((p, n) => `${n ? mo("+") : ""}${num(p.delta.value, true)}${mo("·")}${num(p.w, true)}`)
+    .join("");
+  html += eq(
+    mathD(
+      `${v("δ", k, l + 1)}${mo("=")}${paren(nums)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.sum, hide2)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.delta, hide2)}`,
+    ),
+    "terms",
+  );
   if (!hide2) html += `<p class="why">${engineMark(g.delta, g.engine.delta)}</p>`;
   html += predictBox("grad", d(J, th), !hideG);
-  html += eq(mathD(`${d(J, th)}${mo("=")}${val(g.delta, hide2 && hideG, true)}${mo("·")}${num(g.ai, true)}${g.reg ? `${mo("+")}${num(g.reg, true)}` : ""}${mo("=")}${val(g.value, hideG)}`), "result");
+  html += eq(
+    mathD(
+      `${d(J, th)}${mo("=")}${val(g.delta, hide2 && hideG, true)}${mo("·")}${num(g.ai, true)}${g.reg ? `${mo("+")}${num(g.reg, true)}` : ""}${mo("=")}${val(g.value, hideG)}`,
+    ),
+    "result",
+  );
   if (!hideG) html += `<p class="why">${engineMark(g.value, g.engine.D)}</p>`;
   const units = [`${l}:${i}`, `${l + 1}:${k}`, ...g.paths.map((p) => `${L}:${p.j}`)];
   const links = [`${l}:${k}:${i}`, ...g.paths.map((p) => `${l + 1}:${p.j}:${k}`)];
@@ -209,15 +276,32 @@ function stepRecursion(c) {
   const k = Math.max(1, Math.min(c.unit.k, s.sizes[l - 1]));
   const u = unitDelta(s, l, k);
   let html = `<p>${t("lesson.recursion.p1")}</p>`;
-  html += eq(mathD(`${v("δ", null, mi("L"))}${mo("=")}${v("a", null, mi("L"))}${mo("−")}${mi("y")}${text(" ")}${text(t("lesson.recursion.simple"))}`));
-  html += eq(mathD(`${v("δ", null, mi("L"))}${mo("=")}${paren(v("a", null, mi("L")), mo("−"), mi("y"))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("L")))}${text(" ")}${text(t("lesson.recursion.other"))}`));
-  html += eq(mathD(`${v("δ", null, mi("l"))}${mo("=")}${paren(`<msup>${paren(v("Θ", null, mi("l")))}${mi("T")}</msup>`, v("δ", null, row(mi("l"), mo("+"), mn(1))))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("l")))}${text(" ")}${text(t("lesson.recursion.range"))}`));
+  html += eq(
+    mathD(
+      `${v("δ", null, mi("L"))}${mo("=")}${v("a", null, mi("L"))}${mo("−")}${mi("y")}${text(" ")}${text(t("lesson.recursion.simple"))}`,
+    ),
+  );
+  html += eq(
+    mathD(
+      `${v("δ", null, mi("L"))}${mo("=")}${paren(v("a", null, mi("L")), mo("−"), mi("y"))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("L")))}${text(" ")}${text(t("lesson.recursion.other"))}`,
+    ),
+  );
+  html += eq(
+    mathD(
+      `${v("δ", null, mi("l"))}${mo("=")}${paren(`<msup>${paren(v("Θ", null, mi("l")))}${mi("T")}</msup>`, v("δ", null, row(mi("l"), mo("+"), mn(1))))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("l")))}${text(" ")}${text(t("lesson.recursion.range"))}`,
+    ),
+  );
   html += `<p class="why">${t("lesson.recursion.no_delta1")}</p>`;
   html += `<p>${t("lesson.recursion.pick", { unit: math(v("a", k, l)) })}</p>`;
   let unitsLit = [`${l}:${k}`];
   let links = [];
   if (u.output) {
-    html += eq(mathD(`${v("δ", k, l)}${mo("=")}${paren(num(u.a), mo("−"), num(u.y, true))}${u.simple ? "" : `${mo("·")}${num(u.gPrime)}`}${mo("=")}${num(u.value)}`), "result");
+    html += eq(
+      mathD(
+        `${v("δ", k, l)}${mo("=")}${paren(num(u.a), mo("−"), num(u.y, true))}${u.simple ? "" : `${mo("·")}${num(u.gPrime)}`}${mo("=")}${num(u.value)}`,
+      ),
+      "result",
+    );
   } else {
     const sym = u.terms.map((x, n) => `${n ? mo("+") : ""}${theta(x.j, k, l)}${v("δ", x.j, l + 1)}`).join("");
     const nums = u.terms.map((x, n) => `${n ? mo("+") : ""}${num(x.w, true)}${mo("·")}${num(x.d, true)}`).join("");
@@ -240,11 +324,21 @@ export function growthChart(points, current) {
   const lmax = Math.ceil(Math.log10(Math.max(max, 10)));
   const X = (h) => pad.l + ((h - 1) / Math.max(points.length - 1, 1)) * (W - pad.l - pad.r);
   const Y = (n) => H - pad.b - (Math.log10(Math.max(n, 1)) / lmax) * (H - pad.t - pad.b);
-  const line = (key) => points.map((p, n) => `${n ? "L" : "M"}${X(p.hidden).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
+  const line = (key) =>
+    points.map((p, n) => `${n ? "L" : "M"}${X(p.hidden).toFixed(1)},${Y(p[key]).toFixed(1)}`).join("");
   let grid = "";
-  for (let e = 0; e <= lmax; e++) grid += `<line x1="${pad.l}" x2="${W - pad.r}" y1="${Y(10 ** e)}" y2="${Y(10 ** e)}" class="grid"/><text x="${pad.l - 4}" y="${Y(10 ** e) + 4}" text-anchor="end">10${e ? `<tspan dy="-5" font-size="8">${e}</tspan>` : "⁰"}</text>`;
-  const ticks = points.map((p) => `<text x="${X(p.hidden)}" y="${H - 8}" text-anchor="middle">${p.hidden}</text>`).join("");
-  const dots = (key) => points.map((p) => `<circle cx="${X(p.hidden)}" cy="${Y(p[key])}" r="${p.hidden === current ? 4.5 : 2.5}"><title>${p.sizes.join("–")}: ${p[key]}</title></circle>`).join("");
+  for (let e = 0; e <= lmax; e++)
+    grid += `<line x1="${pad.l}" x2="${W - pad.r}" y1="${Y(10 ** e)}" y2="${Y(10 ** e)}" class="grid"/><text x="${pad.l - 4}" y="${Y(10 ** e) + 4}" text-anchor="end">10${e ? `<tspan dy="-5" font-size="8">${e}</tspan>` : "⁰"}</text>`;
+  const ticks = points
+    .map((p) => `<text x="${X(p.hidden)}" y="${H - 8}" text-anchor="middle">${p.hidden}</text>`)
+    .join("");
+  const dots = (key) =>
+    points
+      .map(
+        (p) =>
+          `<circle cx="${X(p.hidden)}" cy="${Y(p[key])}" r="${p.hidden === current ? 4.5 : 2.5}"><title>${p.sizes.join("–")}: ${p[key]}</title></circle>`,
+      )
+      .join("");
   return `<svg class="ops-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${t("lesson.store.chart")}">${grid}${ticks}
     <path class="chain" d="${line("chain")}"/><g class="chain">${dots("chain")}</g>
     <path class="stored" d="${line("stored")}"/><g class="stored">${dots("stored")}</g></svg>
@@ -280,14 +374,28 @@ function stepNumeric(c) {
   if (s.L >= 3) key.push([s.L - 2, Math.min(2, s.sizes[s.L - 2]), Math.min(2, s.sizes[s.L - 3])]);
   key.push([s.L - 1, 1, 1]);
   for (const [l, k, i] of key) rows.push({ ...numericCheck(s, l, k, i), key: true });
-  for (let l = 1; l < s.L; l++) for (let k = 1; k <= s.sizes[l]; k++) for (let i = 0; i <= s.sizes[l - 1]; i++) if (!key.some(([a, b, e]) => a === l && b === k && e === i)) rows.push(numericCheck(s, l, k, i));
+  for (let l = 1; l < s.L; l++)
+    for (let k = 1; k <= s.sizes[l]; k++)
+      for (let i = 0; i <= s.sizes[l - 1]; i++)
+        if (!key.some(([a, b, e]) => a === l && b === k && e === i)) rows.push(numericCheck(s, l, k, i));
   const eps = rows[0].eps;
   let html = `<p>${t("lesson.numeric.p1")}</p>`;
-  html += eq(mathD(`${d(J, v("Θ", ["k", "i"], mi("l")))}${mo("≈")}${frac(row(J, paren(mi("Θ"), mo("+"), mi("ε")), mo("−"), J, paren(mi("Θ"), mo("−"), mi("ε"))), row(mn(2), mi("ε")))}${mo(",")}${mi("ε")}${mo("=")}<msup>${mn(10)}${row(mo("−"), mn(Math.round(-Math.log10(eps))))}</msup>`));
-  const tr = (r) => `<tr class="${r.error < 1e-6 ? "ok" : "bad"}"${r.key ? " data-course" : ""} data-weight="${r.l}:${r.k}:${r.i}"><td>${math(theta(r.k, r.i, r.l))}</td><td>${fmt(r.analytic, 6)}</td><td>${fmt(r.numerical, 6)}</td><td>${fmt(r.error, 2)}</td></tr>`;
+  html += eq(
+    mathD(
+      `${d(J, v("Θ", ["k", "i"], mi("l")))}${mo("≈")}${frac(row(J, paren(mi("Θ"), mo("+"), mi("ε")), mo("−"), J, paren(mi("Θ"), mo("−"), mi("ε"))), row(mn(2), mi("ε")))}${mo(",")}${mi("ε")}${mo("=")}<msup>${mn(10)}${row(mo("−"), mn(Math.round(-Math.log10(eps))))}</msup>`,
+    ),
+  );
+  const tr = (r) =>
+    `<tr class="${r.error < 1e-6 ? "ok" : "bad"}"${r.key ? " data-course" : ""} data-weight="${r.l}:${r.k}:${r.i}"><td>${math(theta(r.k, r.i, r.l))}</td><td>${fmt(r.analytic, 6)}</td><td>${fmt(r.numerical, 6)}</td><td>${fmt(r.error, 2)}</td></tr>`;
   html += `<div class="gc-wrap"><table class="gc-table numeric"><thead><tr><th>${t("lesson.numeric.weight")}</th><th>${t("lesson.numeric.derived")}</th><th>${t("lesson.numeric.central")}</th><th>${t("lesson.numeric.error")}</th></tr></thead><tbody>${rows.map(tr).join("")}</tbody></table></div>`;
   html += `<p class="why">${t("lesson.numeric.p2")}</p>`;
-  return { html, lit: lit([], key.map(([l, k, i]) => `${l}:${k}:${i}`)) };
+  return {
+    html,
+    lit: lit(
+      [],
+      key.map(([l, k, i]) => `${l}:${k}:${i}`),
+    ),
+  };
 }
 
 function stepUpdate(c) {
@@ -303,12 +411,18 @@ function stepUpdate(c) {
   let html = `<p>${t("lesson.update.p1", { opt: c.config.optimizer })}</p>`;
   html += eq(mathD(`${th}${mo("≔")}${th}${mo("−")}${mi("α")}${d(J, th)}`));
   html += predictBox("update", row(th, text(" "), text(t("lesson.update.after"))), !hide);
-  html += eq(mathD(`${mo("=")}${num(u.before)}${mo("−")}${num(alpha)}${mo("·")}${num(u.D, true)}${mo("=")}${val(u.after, hide)}`), "result");
+  html += eq(
+    mathD(
+      `${mo("=")}${num(u.before)}${mo("−")}${num(alpha)}${mo("·")}${num(u.D, true)}${mo("=")}${val(u.after, hide)}`,
+    ),
+    "result",
+  );
   html += `<p><button type="button" data-act="apply-update" ${hide ? "disabled" : ""}>${t("lesson.update.apply")}</button> <small class="hint">${t("lesson.update.apply_t")}</small></p>`;
   const sym = symmetry(s, 0.5, alpha);
   html += `<h4>${t("lesson.update.sym_title")}</h4><p>${t("lesson.update.sym_p", { c: "0.5" })}</p>`;
   for (const layer of sym.layers) {
-    const vals = (arr, sym2) => arr.map((x, n) => `${n ? mo(",") : ""}${v(sym2, n + 1, layer.l)}${mo("=")}${num(x)}`).join("");
+    const vals = (arr, sym2) =>
+      arr.map((x, n) => `${n ? mo(",") : ""}${v(sym2, n + 1, layer.l)}${mo("=")}${num(x)}`).join("");
     html += eq(math(vals(layer.a, "a")), "terms") + eq(math(vals(layer.delta, "δ")), "terms");
     html += `<p class="why">${t(layer.same ? "lesson.update.sym_same" : "lesson.update.sym_diff", { l: layer.l, lm: layer.l - 1 })}</p>`;
   }
@@ -320,15 +434,33 @@ function stepMistakes(c) {
   let html = `<p>${t("lesson.mistakes.p1")}</p><ol class="quiz">`;
   for (const q of QUIZ) {
     const chosen = c.answers[q.id];
-    const verdict = chosen === undefined ? "" : chosen === q.answer ? `<span class="right">✓ ${t("lesson.right_short")}</span> ${t(`lesson.q.${q.id}.why`)}` : `<span class="wrong">✗ ${t("lesson.wrong_short")}</span> ${t(`lesson.q.${q.id}.why`)}`;
+    const verdict =
+      chosen === undefined
+        ? ""
+        : chosen === q.answer
+          ? `<span class="right">✓ ${t("lesson.right_short")}</span> ${t(`lesson.q.${q.id}.why`)}`
+          : `<span class="wrong">✗ ${t("lesson.wrong_short")}</span> ${t(`lesson.q.${q.id}.why`)}`;
     html += `<li data-quiz="${q.id}"><p>${t(`lesson.q.${q.id}`)}</p><div class="choices">${q.choices
-      .map((ch) => `<button type="button" data-choice="${ch}" aria-pressed="${chosen === ch}">${t(`lesson.q.${q.id}.${ch}`)}</button>`)
+      .map(
+        (ch) =>
+          `<button type="button" data-choice="${ch}" aria-pressed="${chosen === ch}">${t(`lesson.q.${q.id}.${ch}`)}</button>`,
+      )
       .join("")}</div><p class="verdict" role="status">${verdict}</p></li>`;
   }
   return { html: `${html}</ol>`, lit: lit([], []) };
 }
 
-const RENDER = { notation: stepNotation, cost: stepCost, output: stepOutput, hidden: stepHidden, recursion: stepRecursion, store: stepStore, numeric: stepNumeric, update: stepUpdate, mistakes: stepMistakes };
+const RENDER = {
+  notation: stepNotation,
+  cost: stepCost,
+  output: stepOutput,
+  hidden: stepHidden,
+  recursion: stepRecursion,
+  store: stepStore,
+  numeric: stepNumeric,
+  update: stepUpdate,
+  mistakes: stepMistakes,
+};
 
 /**
  * The markup and the lit parts of step n (1..9).
@@ -339,7 +471,9 @@ const RENDER = { notation: stepNotation, cost: stepCost, output: stepOutput, hid
 export function renderStep(n, c) {
   const out = RENDER[STEPS[n - 1].id](c);
   // Parentheses keep their size: stretched, those round a layer's index or a sum of squares grow huge
-  out.html = out.html.replaceAll("<mo>(</mo>", '<mo stretchy="false">(</mo>').replaceAll("<mo>)</mo>", '<mo stretchy="false">)</mo>');
+  out.html = out.html
+    .replaceAll("<mo>(</mo>", '<mo stretchy="false">(</mo>')
+    .replaceAll("<mo>)</mo>", '<mo stretchy="false">)</mo>');
   return out;
 }
 
