@@ -10,14 +10,13 @@ import { traceModel } from "../core/trace.js";
 import { extend, onLangChange, t } from "../i18n/index.js";
 import { table } from "../i18n/lesson.js";
 import { fromTrace } from "./derive.js";
+import { drawLit, headerHtml } from "./panel-view.js";
 import { judge, slipsFor } from "./predict.js";
 import { predictionTarget, QUIZ, renderStep, STEPS } from "./steps.js";
 
 extend(table);
 useSheet("explain"); // the equations' and the numerical check's styles, shared with the inspector
 useSheet("lesson");
-
-const SVG = "http://www.w3.org/2000/svg";
 
 /**
  * @typedef {object} LessonHooks how the panel talks to the page it sits in
@@ -87,34 +86,6 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
   hooks.socket.addEventListener("hello", onHello);
 
   // -- rendering -----------------------------------------------------------------------------------------
-  function header() {
-    const N = STEPS.length;
-    const nav = STEPS.map(
-      (x, i) =>
-        `<li><button type="button" data-step="${i + 1}" aria-current="${i + 1 === st.step ? "step" : "false"}" title="${t(`lesson.s.${x.id}`)}">${i + 1}</button></li>`,
-    ).join("");
-    const s = st.s;
-    const xy = s
-      ? t("lesson.sample_of", {
-          i: st.sample,
-          x: s.a[1].map((v) => fmt(v)).join(", "),
-          y: s.y.map((v) => fmt(v)).join(", "),
-        })
-      : t("lesson.waiting");
-    const teacher =
-      follow && st.teacher
-        ? `<p class="teacher-step" role="status">${t("lesson.room.following", { n: st.teacher.step, title: t(`lesson.s.${STEPS[st.teacher.step - 1].id}`) })}${st.following ? "" : ` <button type="button" data-act="follow">${t("lesson.room.own")}</button>`}</p>`
-        : "";
-    const controls = follow
-      ? ""
-      : `<button type="button" data-act="new-sample">${t("lesson.new_sample")}</button> <button type="button" data-act="new-weights">${t("lesson.new_weights")}</button>`;
-    return `<header class="lesson-head"><h2 id="lesson-title">${t("lesson.title")}</h2>
-      <button type="button" class="close" data-act="close" aria-label="${t("lesson.close")}" ${hooks.close ? "" : "hidden"}>×</button></header>
-      ${teacher}<ol class="lesson-steps" aria-label="${t("lesson.steps")}">${nav}</ol>
-      <p class="lesson-sample" data-sample="${st.sample}">${xy}</p><div class="lesson-tools">${controls}</div>
-      <h3 class="step-title"><small>${t("lesson.step_of", { n: st.step, N })}</small> ${t(`lesson.s.${STEPS[st.step - 1].id}`)}</h3>`;
-  }
-
   function render() {
     const active = document.activeElement;
     const typing =
@@ -143,7 +114,7 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
     const nav = `<nav class="lesson-nav"><button type="button" data-act="prev" ${st.step === 1 ? "disabled" : ""}>${t("lesson.prev")}</button>
       <button type="button" class="primary" data-act="next" ${st.step === STEPS.length ? "disabled" : ""}>${t("lesson.next")}</button></nav>`;
     const edit = follow ? "" : `<p class="hint">${t("lesson.edit_hint")}</p>`;
-    panel.innerHTML = `${header()}<div class="step-body" data-step-id="${STEPS[st.step - 1].id}">${body}</div>${edit}${nav}`;
+    panel.innerHTML = `${headerHtml(st, follow, Boolean(hooks.close))}<div class="step-body" data-step-id="${STEPS[st.step - 1].id}">${body}</div>${edit}${nav}`;
     panel.dataset.step = String(st.step);
     for (const [id, v] of Object.entries(st.verdicts)) {
       const p = panel.querySelector(`form[data-predict="${id}"] .verdict`);
@@ -159,37 +130,9 @@ export function mountLesson({ store, view, host, hooks, follow = false }) {
     light(lit);
   }
 
-  /** Rings round the lit units and bright copies of the lit links, on top of the drawing. */
   function light(lit) {
     st.lit = lit;
-    if (!overlay || !view.svg.contains(overlay)) {
-      overlay = document.createElementNS(SVG, "g");
-      overlay.setAttribute("class", "lesson-lit");
-    }
-    view.svg.append(overlay); // last: on top of everything drawn since
-    overlay.textContent = "";
-    const r = view.layout ? view.layout.r : 20;
-    for (const key of lit.links) {
-      const [l, k, i] = key.split(":").map(Number);
-      const a = view.unitPos(l, i);
-      const b = view.unitPos(l + 1, k);
-      if (!a || !b) continue;
-      const line = document.createElementNS(SVG, "line");
-      for (const [n, v] of Object.entries({ x1: a.x, y1: a.y, x2: b.x, y2: b.y })) line.setAttribute(n, v.toFixed(1));
-      line.setAttribute("class", "lit-link");
-      line.dataset.lit = key;
-      overlay.append(line);
-    }
-    for (const key of lit.units) {
-      const [l, u] = key.split(":").map(Number);
-      const p = view.unitPos(l, u);
-      if (!p) continue;
-      const c = document.createElementNS(SVG, "circle");
-      for (const [n, v] of Object.entries({ cx: p.x, cy: p.y, r: r + 6 })) c.setAttribute(n, v.toFixed(1));
-      c.setAttribute("class", "lit-unit");
-      c.dataset.lit = key;
-      overlay.append(c);
-    }
+    overlay = drawLit(view, overlay, lit);
   }
   const onPlaced = () => st.lit && light(st.lit);
   view.svg.addEventListener("placed", onPlaced);
