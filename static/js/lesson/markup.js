@@ -2,7 +2,7 @@
 // mark, the prediction box, and the weights the course derives. DOM-free: strings only.
 
 import { fmt } from "../core/format.js";
-import { math, mi, mn, mo, num, row, v } from "../core/mathml.js";
+import { math, mathD, mi, mn, mo, num, row, v } from "../core/mathml.js";
 import { t } from "../i18n/index.js";
 
 /** The weights the course derives: ∂J/∂Θ_11^(2) (step 3) and ∂J/∂Θ_22^(1) (step 4), in N's layers. */
@@ -22,6 +22,8 @@ export const QUIZ = Object.freeze([
 ]);
 
 export const eq = (inner, cls = "") => `<div class="eq ${cls}">${inner}</div>`;
+/** A long line in pieces, each its own <math>, that wrap between them on a narrow screen. */
+export const pieces = (parts, cls = "") => eq(parts.map((p) => mathD(p)).join(""), `terms ${cls}`);
 export const frac = (a, b) => `<mfrac>${a}${b}</mfrac>`;
 export const paren = (...x) => row(mo("("), ...x, mo(")"));
 export const d = (top, bottom) => frac(row(mi("∂"), top), row(mi("∂"), bottom));

@@ -2,17 +2,17 @@
 // ∂J/∂Θ₂₂⁽¹⁾ through its two paths, the δ recursion. Each returns {html, lit}. DOM-free.
 
 import { fmt } from "../core/format.js";
-import { math, mathD, mi, mn, mo, num, row, text, v } from "../core/mathml.js";
+import { math, mathD, mi, mn, mo, num, row, v } from "../core/mathml.js";
 import { t } from "../i18n/index.js";
 import { forwardUnit, hiddenGradient, outputGradient, sampleCost, setCost, unitDelta } from "./derive.js";
-import { aSym, COURSE, d, engineMark, eq, frac, J, lit, paren, predictBox, theta, val } from "./markup.js";
+import { aSym, COURSE, d, engineMark, eq, frac, J, lit, paren, pieces, predictBox, theta, val } from "./markup.js";
 
 export function stepNotation(c) {
   const { s } = c;
   const f = forwardUnit(s, 1, 1);
   const L = s.L;
   const terms = f.terms.map((x, n) => `${n ? mo("+") : ""}${theta(1, x.i, 1)}${aSym(1, x.i)}`).join("");
-  const nums = f.terms.map((x, n) => `${n ? mo("+") : ""}${num(x.w, true)}${mo("·")}${num(x.a, true)}`).join("");
+  const nums = f.terms.map((x, n) => `${n ? mo("+") : mo("=")}${num(x.w, true)}${mo("·")}${num(x.a, true)}`);
   const g = f.g === "linear" ? mi("z") : row(mi("g"), paren(mi("z")));
   const html = `<p>${t("lesson.notation.p1")}</p>
   <ul class="notation"><li>${math(v("a", "i", mi("j")))} ${t("lesson.notation.a")}</li>
@@ -20,7 +20,7 @@ export function stepNotation(c) {
   <li>${math(`<msub>${mi("x")}${mn(0)}</msub>${mo("=")}${v("a", 0, mi("j"))}${mo("=")}${mn(1)}`)} ${t("lesson.notation.bias")}</li></ul>
   <p>${t("lesson.notation.p2", { L, S: s.sizes.join("–") })}</p>
   ${eq(mathD(`${v("z", 1, 2)}${mo("=")}${terms}`))}
-  ${eq(mathD(`${mo("=")}${nums}${mo("=")}${num(f.z)}`), "terms")}
+  ${pieces([...nums, `${mo("=")}${num(f.z)}`])}
   ${eq(mathD(`${v("a", 1, 2)}${mo("=")}${g.replace("<mi>z</mi>", v("z", 1, 2))}${mo("=")}${num(f.a)}`), "result")}
   <p class="why">${t(`lesson.notation.g.${f.g === "linear" ? "linear" : "other"}`, { g: f.g })} ${engineMark(f.a, f.engine.a)}</p>`;
   return { html, lit: lit(["1:0", "1:1", "1:2", "1:3", "2:1"], ["1:1:0", "1:1:1", "1:1:2", "1:1:3"]) };
@@ -158,15 +158,17 @@ export function stepHidden(c) {
   html += eq(mathD(`${mo("=")}${paren(dPaths)}${gp}${mo("·")}${aSym(l, i)}${mo("=")}${v("δ", k, l + 1)}${aSym(l, i)}`));
   html += `<p class="why">${t(g.g === "linear" ? "lesson.hidden.linear" : "lesson.hidden.gprime", { g: g.g, gp: fmt(g.gPrime) })}</p>`;
   html += predictBox("delta2", v("δ", k, l + 1), !hide2);
-  const nums = g.paths
-    .map((p, n) => `${n ? mo("+") : ""}${num(p.delta.value, true)}${mo("·")}${num(p.w, true)}`)
-    .join("");
-  html += eq(
-    mathD(
-      `${v("δ", k, l + 1)}${mo("=")}${paren(nums)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.sum, hide2)}${g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`}${mo("=")}${val(g.delta, hide2)}`,
-    ),
-    "terms",
+  const gpNum = g.g === "linear" ? "" : `${mo("·")}${num(g.gPrime)}`;
+  const nums = g.paths.map(
+    (p, n) =>
+      `${n ? mo("+") : `${v("δ", k, l + 1)}${mo("=")}${mo("(")}`}${num(p.delta.value, true)}${mo("·")}${num(p.w, true)}`,
   );
+  html += pieces([
+    ...nums,
+    `${mo(")")}${gpNum}`,
+    `${mo("=")}${val(g.sum, hide2)}${gpNum}`,
+    `${mo("=")}${val(g.delta, hide2)}`,
+  ]);
   if (!hide2) html += `<p class="why">${engineMark(g.delta, g.engine.delta)}</p>`;
   html += predictBox("grad", d(J, th), !hideG);
   html += eq(
@@ -188,21 +190,20 @@ export function stepRecursion(c) {
   const k = Math.max(1, Math.min(c.unit.k, s.sizes[l - 1]));
   const u = unitDelta(s, l, k);
   let html = `<p>${t("lesson.recursion.p1")}</p>`;
+  html += eq(mathD(`${v("δ", null, mi("L"))}${mo("=")}${v("a", null, mi("L"))}${mo("−")}${mi("y")}`));
+  html += `<p class="why cond">${t("lesson.recursion.simple")}</p>`;
   html += eq(
     mathD(
-      `${v("δ", null, mi("L"))}${mo("=")}${v("a", null, mi("L"))}${mo("−")}${mi("y")}${text(" ")}${text(t("lesson.recursion.simple"))}`,
+      `${v("δ", null, mi("L"))}${mo("=")}${paren(v("a", null, mi("L")), mo("−"), mi("y"))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("L")))}`,
     ),
   );
+  html += `<p class="why cond">${t("lesson.recursion.other")}</p>`;
   html += eq(
     mathD(
-      `${v("δ", null, mi("L"))}${mo("=")}${paren(v("a", null, mi("L")), mo("−"), mi("y"))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("L")))}${text(" ")}${text(t("lesson.recursion.other"))}`,
+      `${v("δ", null, mi("l"))}${mo("=")}${paren(`<msup>${paren(v("Θ", null, mi("l")))}${mi("T")}</msup>`, v("δ", null, row(mi("l"), mo("+"), mn(1))))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("l")))}`,
     ),
   );
-  html += eq(
-    mathD(
-      `${v("δ", null, mi("l"))}${mo("=")}${paren(`<msup>${paren(v("Θ", null, mi("l")))}${mi("T")}</msup>`, v("δ", null, row(mi("l"), mo("+"), mn(1))))}${mo("⊙")}${mi("g′")}${paren(v("z", null, mi("l")))}${text(" ")}${text(t("lesson.recursion.range"))}`,
-    ),
-  );
+  html += `<p class="why cond">${t("lesson.recursion.range")}</p>`;
   html += `<p class="why">${t("lesson.recursion.no_delta1")}</p>`;
   html += `<p>${t("lesson.recursion.pick", { unit: math(v("a", k, l)) })}</p>`;
   let unitsLit = [`${l}:${k}`];
@@ -216,10 +217,12 @@ export function stepRecursion(c) {
     );
   } else {
     const sym = u.terms.map((x, n) => `${n ? mo("+") : ""}${theta(x.j, k, l)}${v("δ", x.j, l + 1)}`).join("");
-    const nums = u.terms.map((x, n) => `${n ? mo("+") : ""}${num(x.w, true)}${mo("·")}${num(x.d, true)}`).join("");
+    const nums = u.terms.map(
+      (x, n) => `${n ? mo("+") : `${mo("=")}${mo("(")}`}${num(x.w, true)}${mo("·")}${num(x.d, true)}`,
+    );
     const gp = row(mi("g′"), paren(v("z", k, l)));
     html += eq(mathD(`${v("δ", k, l)}${mo("=")}${paren(sym)}${mo("·")}${gp}`));
-    html += eq(mathD(`${mo("=")}${paren(nums)}${mo("·")}${num(u.gPrime)}${mo("=")}${num(u.value)}`), "terms result");
+    html += pieces([...nums, `${mo(")")}${mo("·")}${num(u.gPrime)}`, `${mo("=")}${num(u.value)}`], "result");
     unitsLit = unitsLit.concat(u.terms.map((x) => `${l + 1}:${x.j}`));
     links = u.terms.map((x) => `${l}:${x.j}:${k}`);
   }
