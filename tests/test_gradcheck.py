@@ -1,10 +1,11 @@
 """Numerical gradient checks, CS231n style: every activation, loss, regularizer, the δ recursion and the
-whole network against central differences, plus an independent per-sample loop (Nielsen's ``backprop``)."""
+whole network against central differences, plus the package's plain per-sample reference
+(app/engine/reference.py), which both paths must equal and which itself matches central differences."""
 
 import numpy as np
 import pytest
 
-from app.engine import HIDDEN_ACTIVATIONS, Network, gradient_check
+from app.engine import HIDDEN_ACTIVATIONS, Network, gradient_check, reference
 from app.engine.functions import (
     ACTIVATIONS,
     activation,
@@ -70,44 +71,6 @@ def plain_regularization(kind, rate, m, thetas):
     if kind == "l1":
         return rate / m * sum(np.sum(np.abs(t[:, 1:])) for t in thetas)
     return 0.0
-
-
-def nielsen_backprop(thetas, acts, out_act, loss, x, y, reg, rate):
-    """Per-sample loop: z, a, δ per layer (rows per sample) and D per Θ, computed one column vector at a time."""
-    m, n_layers = len(x), len(thetas) + 1
-    zs = [[None] * m for _ in range(n_layers)]
-    activations = [[None] * m for _ in range(n_layers)]
-    deltas = [[None] * m for _ in range(n_layers)]
-    big_delta = [np.zeros_like(t) for t in thetas]
-    for i in range(m):
-        a = x[i].reshape(-1, 1)
-        activations[0][i] = a
-        for l, theta in enumerate(thetas):
-            z = theta @ np.vstack([[1.0], a])
-            a = G[out_act](z.T).T if l == len(thetas) - 1 else G[acts[l]](z)
-            zs[l + 1][i], activations[l + 1][i] = z, a
-        delta = a - y[i].reshape(-1, 1)
-        if loss == "mse" and out_act != "linear":
-            delta = delta * G_PRIME[out_act](zs[-1][i])
-        deltas[-1][i] = delta
-        for l in range(n_layers - 2, -1, -1):
-            big_delta[l] += delta @ np.vstack([[1.0], activations[l][i]]).T
-            if l >= 1:
-                delta = (thetas[l][:, 1:].T @ delta) * G_PRIME[acts[l - 1]](zs[l][i])
-                deltas[l][i] = delta
-    grads = []
-    for theta, bd in zip(thetas, big_delta, strict=True):
-        d = bd / m
-        if reg == "l2":
-            d[:, 1:] += rate / m * theta[:, 1:]
-        elif reg == "l1":
-            d[:, 1:] += rate / m * np.sign(theta[:, 1:])
-        grads.append(d)
-
-    def rows(layer):
-        return None if layer[0] is None else np.hstack(layer).T
-
-    return [rows(layer) for layer in zs], [rows(layer) for layer in activations], [rows(d) for d in deltas], grads
 
 
 # -- building well-posed problems --------------------------------------------------------------------------
@@ -374,28 +337,45 @@ def test_hidden_delta_is_the_derivative_of_the_summed_loss_with_respect_to_z(hid
     assert rel_error(trace.delta[-1], numerical) < 1e-8
 
 
-# -- an independent reference ----------------------------------------------------------------------------
+# -- the plain reference (app/engine/reference.py) ---------------------------------------------------------
 
 
 @on_both_paths
 @pytest.mark.parametrize(("reg", "rate"), REGULARIZATIONS, ids=[r for r, _ in REGULARIZATIONS])
 @pytest.mark.parametrize(("out_act", "loss", "k"), OUTPUT_PAIRS, ids=PAIR_IDS)
 @pytest.mark.parametrize("hidden_act", HIDDEN_ACTIVATIONS)
-def test_trace_equals_a_per_sample_loop_reference(hidden_act, out_act, loss, k, reg, rate, engine):
+def test_trace_equals_the_plain_per_sample_reference(hidden_act, out_act, loss, k, reg, rate, engine):
     net, x, y = problem(hidden_act, out_act, loss, k, (4, 3), seed=21, m=5, engine=engine)
     trace = net.trace(x, y, reg, rate)
-    zs, activations, deltas, grads = nielsen_backprop(
-        [t.copy() for t in net.theta], [hidden_act] * 2, out_act, loss, x, y, reg, rate
+    ref = reference.backprop(
+        reference.Net([t.copy() for t in net.theta], [hidden_act] * 2, out_act, loss), x, y, reg, rate
     )
-    assert trace.z[0] is None and zs[0] is None and trace.delta[0] is None and deltas[0] is None
+    # the reference is indexed by the course's l = 1..L; a trace's lists by l − 1
+    assert ref.z[1] is None and ref.delta[1] is None and trace.z[0] is None and trace.delta[0] is None
     tol = {"rtol": 1e-12, "atol": 1e-12}
-    for l in range(1, net.layers):
-        np.testing.assert_allclose(trace.z[l], zs[l], **tol)
-        np.testing.assert_allclose(trace.a[l], activations[l], **tol)
-        np.testing.assert_allclose(trace.delta[l], deltas[l], **tol)
+    for l in range(2, net.layers + 1):
+        np.testing.assert_allclose(trace.z[l - 1], ref.z[l], **tol)
+        np.testing.assert_allclose(trace.a[l - 1], ref.a[l], **tol)
+        np.testing.assert_allclose(trace.delta[l - 1], ref.delta[l], **tol)
     np.testing.assert_array_equal(trace.a[0], x)
-    for d, expected in zip(trace.grads, grads, strict=True):
-        np.testing.assert_allclose(d, expected, **tol)
+    np.testing.assert_array_equal(ref.a[1], x)
+    for l in range(1, net.layers):
+        np.testing.assert_allclose(trace.grads[l - 1], ref.D[l], **tol)
     m = len(x)
-    assert trace.cost_data == pytest.approx(plain_loss(loss, out_act, activations[-1], y) / m, rel=1e-12)
+    assert trace.cost_data == pytest.approx(plain_loss(loss, out_act, ref.a[-1], y) / m, rel=1e-12)
+    assert ref.cost_data == pytest.approx(trace.cost_data, rel=1e-12)
     assert trace.cost_regularization == pytest.approx(plain_regularization(reg, rate, m, net.theta), rel=1e-12)
+    assert ref.cost_regularization == pytest.approx(trace.cost_regularization, rel=1e-12)
+
+
+@pytest.mark.parametrize(("reg", "rate"), REGULARIZATIONS, ids=[r for r, _ in REGULARIZATIONS])
+@pytest.mark.parametrize(("out_act", "loss", "k"), OUTPUT_PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("hidden_act", HIDDEN_ACTIVATIONS)
+def test_the_reference_d_equals_central_differences_of_its_own_cost(hidden_act, out_act, loss, k, reg, rate):
+    net, x, y = problem(hidden_act, out_act, loss, k, (4, 3), seed=22, m=4)
+    ref_net = reference.Net([t.copy() for t in net.theta], [hidden_act] * 2, out_act, loss)
+    ref = reference.backprop(ref_net, x, y, reg, rate)
+    for l in range(1, ref_net.L):
+        numerical = central_difference(lambda: reference.cost(ref_net, x, y, reg, rate), ref_net.theta[l])
+        assert rel_error(ref.D[l], numerical) < 1e-7, l
+    assert ref.cost_data + ref.cost_regularization == pytest.approx(reference.cost(ref_net, x, y, reg, rate), rel=1e-14)

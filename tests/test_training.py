@@ -62,17 +62,17 @@ def test_optimizer_updates_equal_the_spec_formulas_step_by_step(optimizer, reg, 
             m_hat, v_hat = m1 / (1 - BETA1**t), m2 / (1 - BETA2**t)
             step = -lr * m_hat / (np.sqrt(v_hat) + EPS)
         theta = theta + step
-        np.testing.assert_allclose(flat(record.delta_theta), step, rtol=1e-12, atol=1e-17)
+        np.testing.assert_allclose(flat(record.update), step, rtol=1e-12, atol=1e-17)
         np.testing.assert_allclose(tr.network.theta_flat, theta, rtol=1e-12, atol=1e-15)
     assert tr.step_count == 8 and tr.epoch == 2
 
 
-def test_sgd_delta_theta_is_exactly_minus_alpha_d():
+def test_sgd_update_is_exactly_minus_alpha_d():
     tr = Trainer(labelled(), TrainConfig(hidden=(5,), learning_rate=0.07, batch_size=10))
     for _ in range(4):
         before = tr.weights()
         record = tr.step(record=True)
-        for d, dt, b, a in zip(record.trace.grads, record.delta_theta, before, tr.weights(), strict=True):
+        for d, dt, b, a in zip(record.trace.grads, record.update, before, tr.weights(), strict=True):
             np.testing.assert_array_equal(dt, -0.07 * d)
             np.testing.assert_allclose(a - b, dt, rtol=1e-12, atol=1e-17)
 
@@ -91,7 +91,7 @@ def test_replacing_weights_resets_the_optimizer_state_and_keeps_the_counters(opt
     d = flat(record.trace.grads)
     # with the state at zero: momentum's first v is −αD, adam's first step is −α·D/(|D| + ε)
     expected = -0.05 * d if optimizer == "momentum" else -0.05 * d / (np.abs(d) + EPS)
-    np.testing.assert_allclose(flat(record.delta_theta), expected, rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(flat(record.update), expected, rtol=1e-12, atol=1e-17)
 
 
 # -- determinism and the schedule ---------------------------------------------------------------------

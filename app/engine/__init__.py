@@ -1,6 +1,11 @@
-"""The NumPy backprop engine: no web, no DOM, no pydantic; float64 and deterministic (SPEC §2)."""
+"""The backprop engine: no web, no DOM, no pydantic; float64 and deterministic (docs/maths.md).
 
-from . import paths
+The maths three times over the same notation: ``reference`` (one sample at a time, straight from docs/maths.md:
+read this first), ``network`` (the NumPy path: whole batches, BLAS) and ``kernels`` (the compiled path, Numba);
+``paths`` chooses between the last two and ``trainer`` runs the steps.
+"""
+
+from . import paths, reference
 from .datasets import BUILTIN, FEATURES, Dataset, DatasetInfo, custom_dataset, make_dataset
 from .errors import EngineError
 from .functions import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, REGULARIZATIONS
@@ -33,4 +38,5 @@ __all__ = [
     "gradient_check",
     "make_dataset",
     "paths",
+    "reference",
 ]

@@ -1,4 +1,5 @@
-"""Activations g, their derivatives g', the per-sample losses ℓ and the regularizers R of SPEC §2.
+"""Activations g, their derivatives g', the per-sample losses ℓ and the regularizers R of docs/maths.md
+("The forward pass", "The cost", "The backward pass"), for the NumPy path.
 
 Every function writes into a caller-owned ``out`` array so that the training loop allocates nothing.
 Inside the engine, arrays are (units, m): one *column* per sample, as in the course's column vectors,
@@ -85,15 +86,14 @@ class Activation:
     name: str
     forward: Callable[[Array, Array], None]
     prime: Callable[[Array, Array, Array], None]
-    formula: str
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime, "1/(1+e^-z)"),
-    "tanh": Activation("tanh", _tanh, _tanh_prime, "tanh(z)"),
-    "relu": Activation("relu", _relu, _relu_prime, "max(0, z)"),
-    "leaky_relu": Activation("leaky_relu", _leaky_relu, _leaky_relu_prime, "max(0.01z, z)"),
-    "linear": Activation("linear", _linear, _linear_prime, "z"),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime),
+    "tanh": Activation("tanh", _tanh, _tanh_prime),
+    "relu": Activation("relu", _relu, _relu_prime),
+    "leaky_relu": Activation("leaky_relu", _leaky_relu, _leaky_relu_prime),
+    "linear": Activation("linear", _linear, _linear_prime),
 }
 HIDDEN_ACTIVATIONS = tuple(ACTIVATIONS)
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
@@ -103,7 +103,7 @@ def _softmax_prime(z: Array, a: Array, out: Array) -> None:
     raise EngineError("output_activation", "softmax has a Jacobian, not an element-wise derivative")
 
 
-SOFTMAX = Activation("softmax", _softmax, _softmax_prime, "e^{z_k}/Σ_j e^{z_j}")
+SOFTMAX = Activation("softmax", _softmax, _softmax_prime)
 LOSSES = ("mse", "cross_entropy")
 REGULARIZATIONS = ("none", "l1", "l2")
 
@@ -119,7 +119,7 @@ def activation(name: str, field: str = "activation") -> Activation:
 
 
 def check_output_pair(output_activation: str, loss: str, outputs: int) -> None:
-    """Refuse the output/loss pairs of SPEC §2 that make no sense."""
+    """Refuse the output/loss pairs that make no sense (docs/maths.md, "The cost")."""
     if output_activation not in OUTPUT_ACTIVATIONS:
         raise EngineError(
             "output_activation",

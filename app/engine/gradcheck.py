@@ -100,7 +100,7 @@ def gradient_check(
         theta[i] = saved
         numerical[i] = (plus - minus) / (2.0 * epsilon)
     layers = []
-    for i, (da, dn) in enumerate(zip(analytic, net.unflatten(numerical), strict=True)):
+    for l, (da, dn) in enumerate(zip(analytic, net.unflatten(numerical), strict=True), start=1):  # D^(l), l = 1..L−1
         per_weight = np.abs(da - dn) / np.maximum(np.abs(da) + np.abs(dn), PER_WEIGHT_FLOOR)
-        layers.append(LayerCheck(i + 1, da, dn, relative_error(da, dn), per_weight))
+        layers.append(LayerCheck(l, da, dn, relative_error(da, dn), per_weight))
     return GradCheck(epsilon, len(x), layers, done, complete)

@@ -1,9 +1,11 @@
-"""A fully-connected network in the notation of SPEC §2, with its forward and backward pass.
+"""A fully-connected network in the notation of docs/maths.md, with its forward and backward pass (the NumPy path).
 
-Layers are numbered 1..L in the maths; in code, lists are 0-based, so ``a[i]`` is a^(i+1) and
-``theta[i]`` is Θ^(i+1), shaped S_{i+2} × (1 + S_{i+1}) with the bias weights in column 0.
+Layers are numbered l = 1..L as in the course. A Workspace's lists are indexed by that l (index 0 unused):
+``ws.z[l]`` is z^(l), ``ws.a[l]`` a^(l), ``ws.a_aug[l]`` [1; a^(l)], ``ws.delta[l]`` δ^(l), and
+``self.activations[l]`` is layer l's g. The weights follow JSON's ``weights[l-1]``: ``theta[l - 1]`` is Θ^(l),
+which joins layer l to layer l + 1, shaped S_{l+1} × (1 + S_l) with the bias weights in column 0.
 All Θ live in one flat float64 vector (``theta_flat``) so that an update is one vector operation;
-``theta[i]`` are views into it.
+``theta[l - 1]`` are views into it. app/engine/reference.py is the same maths one sample at a time.
 """
 
 from __future__ import annotations
@@ -32,41 +34,43 @@ _MAX_CACHED_WORKSPACES = 6
 
 
 class Workspace:
-    """Preallocated arrays for one batch size m, one *column* per sample.
+    """Preallocated arrays for one batch size m, one *column* per sample, indexed by the course's layer l.
 
-    ``a_aug[i]`` is [1; a^(i+1)] ((1 + S) × m) for the hidden layers, ``a[i]`` the rows below the bias
-    row; ``z[i]``, ``delta[i]`` are S × m. The input layer has no z or δ (empty arrays), and its [1; x] block is
-    not owned here: ``feed`` points ``a_aug[0]`` at the batch's columns before each pass (a view, no copy).
-    Everything a trace keeps lives in one flat ``buffer`` (the arrays are views into it), so recording a
-    step copies it in one operation; ``layout`` says where each array lies.
+    ``a_aug[l]`` is [1; a^(l)] ((1 + S_l) × m) for the hidden layers, ``a[l]`` its rows below the bias row,
+    ``a[L]`` the output; ``z[l]``, ``delta[l]`` are S_l × m for l = 2..L. Index 0 is unused and layer 1, the
+    input, has no z or δ (empty arrays); its [1; x] block is not owned here: ``feed`` points ``a_aug[1]`` at the
+    batch's columns before each pass (a view, no copy). Everything a trace keeps lives in one flat ``buffer``
+    (the arrays are views into it), so recording a step copies it in one operation; ``layout`` says where each
+    array lies, layer by layer from l = 2.
     """
 
     def __init__(self, sizes: Sequence[int], m: int) -> None:
         self.m = m
-        last = len(sizes) - 1
-        self.layout: list[tuple[str, int, int, tuple[int, int]]] = []  # (kind, layer index, offset, shape)
+        L = len(sizes)
+        size = (0, *sizes)  # size[l] is S_l
+        self.layout: list[tuple[str, int, int, tuple[int, int]]] = []  # (kind, layer l, offset, shape)
         total = 0
-        for i, s in enumerate(sizes):
-            kinds = [] if i == 0 else ["a_out" if i == last else "a_aug", "z", "delta"]
-            for kind in kinds:
-                shape = (1 + s if kind == "a_aug" else s, m)
-                self.layout.append((kind, i, total, shape))
+        for l in range(2, L + 1):
+            for kind in ("a_out" if l == L else "a_aug", "z", "delta"):
+                shape = (1 + size[l] if kind == "a_aug" else size[l], m)
+                self.layout.append((kind, l, total, shape))
                 total += shape[0] * m
-        self.buffer = np.empty(total)
-        views = {(kind, i): self.buffer[o : o + r * c].reshape(r, c) for kind, i, o, (r, c) in self.layout}
-        self.a_aug: list[Array] = [np.empty((0, m))] + [views["a_aug", i] for i in range(1, last)]
-        for aa in self.a_aug[1:]:
-            aa[0] = 1.0
-        self.a: list[Array] = [np.empty((0, m))] + [aa[1:] for aa in self.a_aug[1:]] + [views["a_out", last]]
-        self.z = [np.empty((0, m))] + [views["z", i] for i in range(1, last + 1)]
-        self.delta = [np.empty((0, m))] + [views["delta", i] for i in range(1, last + 1)]
-        self.tmp = [np.empty((s if i else 0, m)) for i, s in enumerate(sizes)]
+        # then a^(1) (S_1 × m), where the compiled kernels copy a batch's inputs (the NumPy path reads them in place)
+        self.buffer = np.empty(total + sizes[0] * m)
+        views = {(kind, l): self.buffer[o : o + r * c].reshape(r, c) for kind, l, o, (r, c) in self.layout}
+        none = np.empty((0, m))
+        self.a_aug: list[Array] = [none, none] + [views["a_aug", l] for l in range(2, L)]
+        self.a: list[Array] = [none, none] + [aa[1:] for aa in self.a_aug[2:]] + [views["a_out", L]]
+        self.z = [none, none] + [views["z", l] for l in range(2, L + 1)]
+        self.delta = [none, none] + [views["delta", l] for l in range(2, L + 1)]
+        self.tmp = [np.empty((size[l] if l >= 2 else 0, m)) for l in range(L + 1)]
         self.y = np.empty((sizes[-1], m))
+        self.columns = np.arange(m)  # the kernels' sample order for the columns fed here: 0..m−1
 
     def feed(self, x_aug: Array, y: Array | None = None) -> None:
         """Point the input layer at [1; x] ((1 + S_1) × m) and the targets at y (S_L × m): views, no copies."""
-        self.a_aug[0] = x_aug
-        self.a[0] = x_aug[1:]
+        self.a_aug[1] = x_aug
+        self.a[1] = x_aug[1:]
         if y is not None:
             self.y = y
 
@@ -79,12 +83,13 @@ def augment(x: Array) -> Array:
 
 
 class Trace:
-    """One forward and backward pass over m samples, in the shapes of SPEC §3: one row per sample,
-    no bias columns.
+    """One forward and backward pass over m samples, in the shapes of the REST API and the live channel
+    (docs/protocol.md): one row per sample, no bias columns.
 
-    ``z[i]``, ``a[i]``, ``delta[i]`` are m × S_{i+1} (``z[0]`` and ``delta[0]`` are None);
-    ``grads[i]`` is D^(i+1), shaped like Θ^(i+1); costs are J's data and regularization terms. A trace holds
-    flat copies of the workspace and the gradient and makes these views only when they are read.
+    Its tuples are 0-based like JSON lists (``weights[l-1]``): ``z[l - 1]``, ``a[l - 1]``, ``delta[l - 1]`` are
+    z^(l), a^(l), δ^(l), m × S_l (``z[0]`` and ``delta[0]``, layer 1's, are None); ``grads[l - 1]`` is D^(l),
+    shaped like Θ^(l); costs are J's data and regularization terms. A trace holds flat copies of the workspace
+    and the gradient and makes these views only when they are read.
     """
 
     def __init__(
@@ -142,7 +147,7 @@ class Trace:
 class Network:
     """Weights Θ^(1..L−1), activations and loss; forward, backward and cost over batches.
 
-    ``engine`` chooses the path of the passes (paths.py): "auto", "numpy" (this module's NumPy reference) or
+    ``engine`` chooses the path of the passes (paths.py): "auto", "numpy" (this module's NumPy path) or
     "numba" (the compiled kernels of kernels.py, over the same arrays).
     """
 
@@ -161,11 +166,13 @@ class Network:
             raise EngineError("activation", f"give one activation per hidden layer ({len(self.sizes) - 2})")
         check_output_pair(output_activation, loss, self.sizes[-1])
         hidden = [activation(name, "activation") for name in hidden_activations]
-        # index i is layer i+1's g; the input layer's is the identity (never applied)
-        self.activations: list[Activation] = [activation("linear"), *hidden, activation(output_activation)]
+        # index l is layer l's g; index 0 and layer 1 (the input) hold the identity, never applied
+        identity = activation("linear")
+        self.activations: list[Activation] = [identity, identity, *hidden, activation(output_activation)]
         self.output_activation = output_activation
         self.loss = loss
-        self.shapes = [(self.sizes[i + 1], 1 + self.sizes[i]) for i in range(len(self.sizes) - 1)]
+        # Θ^(l) is S_{l+1} × (1 + S_l), l = 1..L−1; sizes[l - 1] is S_l
+        self.shapes = [(self.sizes[l], 1 + self.sizes[l - 1]) for l in range(1, len(self.sizes))]
         counts = [r * c for r, c in self.shapes]
         self.offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.intp)
         self._slices = [(int(self.offsets[i]), int(self.offsets[i + 1]), shape) for i, shape in enumerate(self.shapes)]
@@ -222,7 +229,8 @@ class Network:
     # -- weights -----------------------------------------------------------------------------------
 
     def initialize(self, kind: str, scale: float, rng: np.random.Generator) -> None:
-        """Draw Θ from ``kind`` (SPEC §2), layer by layer from Θ^(1), with the given generator."""
+        """Draw Θ from ``kind`` (docs/maths.md, "Initialization"), layer by layer from Θ^(1), with the given
+        generator."""
         if kind not in INITS:
             raise EngineError("init", f"unknown initialization {kind!r}; choose one of {', '.join(INITS)}")
         for theta in self.theta:
@@ -246,7 +254,7 @@ class Network:
         if len(weights) != len(self.shapes):
             raise EngineError("weights", f"expected {len(self.shapes)} weight matrices, got {len(weights)}")
         new = []
-        for i, (w, shape) in enumerate(zip(weights, self.shapes, strict=True)):
+        for i, (w, shape) in enumerate(zip(weights, self.shapes, strict=True)):  # weights[i] is Θ^(i+1), as in JSON
             try:
                 arr = np.asarray(w, dtype=np.float64)
             except (ValueError, TypeError):
@@ -265,20 +273,22 @@ class Network:
     # -- the passes --------------------------------------------------------------------------------
 
     def forward(self, ws: Workspace, compiled: bool = True) -> None:
-        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)), from the input fed to ``ws`` (``compiled=False``:
-        on the NumPy reference whatever the engine)."""
+        """z^(l+1) = Θ^(l)·[1; a^(l)], a^(l+1) = g(z^(l+1)) for l = 1..L−1, from the input fed to ``ws``
+        (``compiled=False``: on the NumPy path whatever the engine)."""
         k = self.kernels(ws.m) if compiled else None
         if k is not None:
-            k.forward(self.theta_flat, self.layer_table, self.activation_codes, ws.buffer, ws.a_aug[0], 0, ws.m)
+            table, codes = self.layer_table, self.activation_codes
+            k.forward(self.theta_flat, table, codes, ws.buffer, ws.a_aug[1], ws.columns, 0, ws.m)
             return
-        a_aug, a, z, acts, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
-        for i in range(len(theta)):
-            zi = z[i + 1]
-            np.matmul(theta[i], a_aug[i], out=zi)
-            acts[i + 1].forward(zi, a[i + 1])
+        a_aug, a, z, g, theta = ws.a_aug, ws.a, ws.z, self.activations, self.theta
+        for l in range(1, self.layers):  # theta[l - 1] is Θ^(l)
+            if l >= 2:  # the bias row of [1; a^(l)]: the kernels may have used this buffer with another layout
+                a_aug[l][0] = 1.0
+            np.matmul(theta[l - 1], a_aug[l], out=z[l + 1])
+            g[l + 1].forward(z[l + 1], a[l + 1])
 
     def backward(self, ws: Workspace) -> None:
-        """δ^(L) = ∂ℓ/∂z^(L); δ^(l) = (Θ^(l)ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); grad = Δ/m (no R term).
+        """δ^(L) = ∂ℓ/∂z^(L); δ^(l) = ((Θ^(l))ᵀ δ^(l+1))_{1..S_l} ⊙ g'(z^(l)); grad = Δ/m (no R term).
 
         Needs ``ws.y`` and a forward pass on ``ws``; writes δ into ``ws.delta`` and
         Δ^(l)/m = (1/m) Σ_i δ^(l+1)_i [1; a^(l)_i]ᵀ into ``self.grad_flat`` (laid out like ``theta_flat``).
@@ -286,21 +296,21 @@ class Network:
         k = self.kernels(ws.m)
         if k is not None:
             table, codes = self.layer_table, self.activation_codes
-            x, y = ws.a_aug[0], ws.y
-            k.backward(self.theta_flat, self.grad_flat, table, codes, self.loss_code, ws.buffer, x, y, 0, ws.m)
+            x, y = ws.a_aug[1], ws.y
+            args = (table, codes, self.loss_code, ws.buffer, x, y, ws.columns, 0, ws.m)
+            k.backward(self.theta_flat, self.grad_flat, *args)
             return
-        a_aug, a, z, delta, tmp, acts = ws.a_aug, ws.a, ws.z, ws.delta, ws.tmp, self.activations
-        last = len(self.sizes) - 1
-        output_delta(self.loss, acts[last], z[last], a[last], ws.y, delta[last], tmp[last])
-        grads, grad_flat, theta_nb_t = self._grads, self.grad_flat, self._theta_nb_t
-        for i in range(last - 1, -1, -1):
-            np.matmul(delta[i + 1], a_aug[i].T, out=grads[i])
-            if i >= 1:
-                di, ti = delta[i], tmp[i]
-                np.matmul(theta_nb_t[i], delta[i + 1], out=di)
-                acts[i].prime(z[i], a[i], ti)
-                np.multiply(di, ti, out=di)
-        np.multiply(grad_flat, 1.0 / ws.m, out=grad_flat)
+        a_aug, a, z, delta, tmp, g = ws.a_aug, ws.a, ws.z, ws.delta, ws.tmp, self.activations
+        L = self.layers
+        output_delta(self.loss, g[L], z[L], a[L], ws.y, delta[L], tmp[L])  # δ^(L)
+        big_delta, grad_flat, theta_t = self._grads, self.grad_flat, self._theta_nb_t
+        for l in range(L - 1, 0, -1):  # big_delta[l - 1] is Δ^(l) and theta_t[l - 1] (Θ^(l))ᵀ without its bias row
+            np.matmul(delta[l + 1], a_aug[l].T, out=big_delta[l - 1])  # Δ^(l) = δ^(l+1)·[1; a^(l)]ᵀ, summed
+            if l >= 2:  # there is no δ^(1)
+                np.matmul(theta_t[l - 1], delta[l + 1], out=delta[l])
+                g[l].prime(z[l], a[l], tmp[l])
+                np.multiply(delta[l], tmp[l], out=delta[l])
+        np.multiply(grad_flat, 1.0 / ws.m, out=grad_flat)  # D = Δ/m (gradient() adds ∂R/∂Θ)
 
     def _pass(self, x: Array, y: Array | None = None) -> Workspace:
         """Forward pass over rows of samples x (m × S_1), targets y (m × S_L) fed alongside."""
@@ -311,8 +321,8 @@ class Network:
 
     def data_cost(self, ws: Workspace) -> float:
         """J's data term (1/m) Σ_i ℓ over the samples of a forward pass."""
-        last = len(self.sizes) - 1
-        return data_loss_sum(self.loss, self.output_activation, ws.z[last], ws.a[last], ws.y) / ws.m
+        L = self.layers
+        return data_loss_sum(self.loss, self.output_activation, ws.z[L], ws.a[L], ws.y) / ws.m
 
     def cost(self, x: Array, y: Array, regularization: str = "none", rate: float = 0.0) -> tuple[float, float]:
         """J over rows of samples (x, y), as (data term, regularization term), with m = len(x)."""
@@ -347,7 +357,7 @@ class Network:
         """``snapshot`` with the cost split already known (a compiled step computes it before its update)."""
         return Trace(
             ws.m,
-            ws.a[0].copy(),
+            ws.a[1].copy(),
             ws.buffer.copy(),
             ws.layout,
             self.grad_flat.copy(),

@@ -1,7 +1,7 @@
-"""The update rules of SPEC §2, applied in place to the flat weight vector.
+"""The update rules of docs/maths.md ("The update"), applied in place to the flat weight vector.
 
-Each ``update(theta, grad, lr)`` changes ``theta`` and returns ΔΘ (the change it made) in a buffer
-the optimizer owns. State starts at zero and is dropped whenever the weights are replaced.
+Each ``update(theta, grad, lr)`` changes ``theta`` and returns the update ΔΘ (the change it made) in
+``update_buf``, a buffer the optimizer owns. State starts at zero and is dropped whenever the weights are replaced.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ class SGD:
     name = "sgd"
 
     def __init__(self, size: int) -> None:
-        self.step_buf = np.zeros(size)
+        self.update_buf = np.zeros(size)
 
     def update(self, theta: Array, grad: Array, lr: float) -> Array:
         """Apply one step; returns ΔΘ = −αD."""
-        np.multiply(grad, -lr, out=self.step_buf)
-        np.add(theta, self.step_buf, out=theta)
-        return self.step_buf
+        np.multiply(grad, -lr, out=self.update_buf)
+        np.add(theta, self.update_buf, out=theta)
+        return self.update_buf
 
     def state(self) -> dict[str, Any]:
         """The optimizer state as plain data (for export)."""
@@ -53,11 +53,11 @@ class Momentum(SGD):
     def update(self, theta: Array, grad: Array, lr: float) -> Array:
         """Apply one step; returns ΔΘ = v."""
         np.multiply(self.v, self.mu, out=self.v)
-        np.multiply(grad, lr, out=self.step_buf)
-        np.subtract(self.v, self.step_buf, out=self.v)
+        np.multiply(grad, lr, out=self.update_buf)
+        np.subtract(self.v, self.update_buf, out=self.v)
         np.add(theta, self.v, out=theta)
-        np.copyto(self.step_buf, self.v)
-        return self.step_buf
+        np.copyto(self.update_buf, self.v)
+        return self.update_buf
 
     def state(self) -> dict[str, Any]:
         """The velocity v."""
@@ -83,7 +83,7 @@ class Adam(SGD):
     def update(self, theta: Array, grad: Array, lr: float) -> Array:
         """Apply one step; returns ΔΘ = −α·m̂/(√v̂ + ε)."""
         self.t += 1
-        m, v, tmp, step = self.m, self.v, self._tmp, self.step_buf
+        m, v, tmp, step = self.m, self.v, self._tmp, self.update_buf  # step: ΔΘ
         np.multiply(m, ADAM_BETA1, out=m)
         np.multiply(grad, 1.0 - ADAM_BETA1, out=tmp)
         np.add(m, tmp, out=m)

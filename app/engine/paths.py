@@ -1,16 +1,17 @@
-"""Which path runs a network's passes and steps: the compiled kernels (kernels.py, Numba) or the NumPy reference.
+"""Which path runs a network's passes and steps: the compiled kernels (kernels.py, Numba) or NumPy (network.py).
 
 Both paths compute the same float64 maths from the same arrays; they differ only in the order in which the
-sums of the matrix products are added, so they agree to ~1e-15 relative per step (the tests hold them to
-1e-12), and each is bit for bit reproducible on its own. A Network (and its Trainer) has an ``engine``:
+sums of the matrix products are added and in the last bits of tanh (kernels.tanh, within 2 ulp of NumPy's), so
+they agree to ~1e-15 relative per step (the tests hold them to 1e-12), and each is bit for bit reproducible on
+its own. A Network (and its Trainer) has an ``engine``:
 
-- ``"numpy"``: always the reference: BLAS matrix products, about forty NumPy calls a step.
+- ``"numpy"``: always the NumPy path: BLAS matrix products, about forty NumPy calls a step.
 - ``"numba"``: always the kernels, loaded (or compiled) on first use, synchronously: for tests and benches.
 - ``"auto"`` (the default): the kernels once the background warm-up (``warm_up``, started with the server)
   has loaded them, for passes small enough that plain loops beat BLAS and NumPy's vectorized tanh (at most
   ``COMPILED_MAX_WORK`` multiply-adds in one pass over m samples: m·Σ_l S_l·(1 + S_{l−1})); otherwise the
-  reference. A training run takes its path from its batch size; the metrics over a whole set are always the
-  reference's, so they never depend on when the kernels were loaded (a restarted server shows the same ones).
+  NumPy path. A training run takes its path from its batch size; the metrics over a whole set are always the
+  NumPy path's, so they never depend on when the kernels were loaded (a restarted server shows the same ones).
   Until the warm-up is done, "auto" runs NumPy, so no student's step ever waits for a compiler.
   ``set_policy("numpy")`` (the server's ``BPP_ENGINE=numpy``) makes "auto" mean NumPy for the whole process.
 
@@ -44,6 +45,7 @@ ACTIVATION_CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu
 LOSS_CODES = {"mse": 0, "cross_entropy": 1}
 REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+TASK_CODES = {"regression": 0, "classification": 1, "multiclass": 2}
 
 _lock = threading.Lock()
 _kernels: ModuleType | None = None
@@ -120,23 +122,28 @@ def kernels_for(engine: str, work: int) -> ModuleType | None:
 
 
 def tables(sizes: Sequence[int], activations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The ``layers`` table (S_l, Θ offset, rows of a, z and δ in a Workspace buffer) and the activation codes
-    that the kernels read, laid out as network.Workspace lays its buffer."""
-    layers = np.zeros((len(sizes), 5), dtype=np.int64)
+    """The ``layers`` table that the kernels read and the activation codes, both indexed by the course's layer
+    l = 1..L (row 0 unused; ``activations[l]`` names layer l's g). Row l holds S_l, the offset of Θ^(l) in the flat
+    Θ vector (l < L), and the rows of a^(l), z^(l) and δ^(l) in a Workspace buffer (z and δ for l ≥ 2; a^(1) is
+    the last block), laid out as network.Workspace lays it."""
+    L = len(sizes)
+    layers = np.zeros((L + 1, 5), dtype=np.int64)
     row, theta = 0, 0
-    last = len(sizes) - 1
-    for l, s in enumerate(sizes):
+    for l in range(1, L + 1):
+        s = sizes[l - 1]
         layers[l, 0] = s
-        if l == 0:
+        if l < L:  # Θ^(l): S_{l+1} × (1 + S_l)
+            layers[l, 1] = theta
+            theta += sizes[l] * (1 + s)
+        if l == 1:
             continue
-        layers[l, 1] = theta
-        theta += s * (1 + sizes[l - 1])
-        bias = 0 if l == last else 1  # hidden layers store [1; a]: a starts one row below the block
+        bias = 0 if l == L else 1  # hidden layers store [1; a]: a starts one row below the block
         layers[l, 2] = row + bias
         row += bias + s
         layers[l, 3] = row
         layers[l, 4] = row + s
         row += 2 * s
+    layers[1, 2] = row  # a^(1), the batch's inputs, which only the kernels copy there, after everything else
     return layers, np.array([ACTIVATION_CODES[name] for name in activations], dtype=np.int64)
 
 

@@ -14,8 +14,9 @@ Array = np.ndarray
 
 
 class StepRecord:
-    """What one training step did: its batch (training-set indices), the trace before the update, ΔΘ and
-    the gradient norms. ΔΘ is kept flat and shaped like Θ only when read."""
+    """What one training step did: its batch (training-set indices), the trace before the update, the update
+    ΔΘ and the gradient norms. ΔΘ is kept flat and shaped like Θ only when read. (δ is the error term of a
+    unit, in the trace; ΔΘ, the change of the weights, is called the update here and on the wire.)"""
 
     def __init__(
         self,
@@ -23,21 +24,21 @@ class StepRecord:
         epoch: int,
         indices: Array,
         trace: Trace,
-        delta_flat: Array,
+        update_flat: Array,
         slices: list[tuple[int, int, tuple[int, int]]],
         grad_sq: Array,
     ) -> None:
         self.step, self.epoch, self.indices, self.trace = step, epoch, indices, trace
-        self._delta_flat, self._slices, self._grad_sq = delta_flat, slices, grad_sq
+        self._update_flat, self._slices, self._grad_sq = update_flat, slices, grad_sq
 
     @functools.cached_property
-    def delta_theta(self) -> list[Array]:
-        """ΔΘ^(1..L−1): the change the update made to each weight matrix."""
-        return [self._delta_flat[a:b].reshape(shape) for a, b, shape in self._slices]
+    def update(self) -> list[Array]:
+        """ΔΘ^(1..L−1) (``update[l - 1]`` is ΔΘ^(l)): the change the step made to each weight matrix."""
+        return [self._update_flat[a:b].reshape(shape) for a, b, shape in self._slices]
 
     @property
     def grad_norms(self) -> Array:
-        """‖D^(l)‖ per weight matrix."""
+        """‖D^(l)‖ per weight matrix (index l − 1 for Θ^(l))."""
         return np.sqrt(self._grad_sq)
 
 

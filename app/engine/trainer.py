@@ -1,11 +1,12 @@
-"""A training run: data, network, optimizer and the mini-batch schedule of SPEC §2.
+"""A training run: data, network, optimizer and the mini-batch schedule of docs/maths.md ("Steps, epochs and
+determinism", "Divergence").
 
 One *step* is one mini-batch update. The order of epoch e is a permutation drawn from a generator
 seeded with (seed, e) alone, so any step can be replayed and a run resumes mid-epoch exactly where it
 stopped. A step that makes the weights non-finite puts the run in the ``diverged`` state: the weights
 go back to the last finite ones and nothing trains until the weights or hyperparameters change.
 
-Steps run on the network's path (paths.py): the NumPy reference one step per call, or the compiled kernels,
+Steps run on the network's path (paths.py): the NumPy path one step per call, or the compiled kernels,
 which ``run`` calls once for as many steps as fit before the epoch's end, the step limit or the deadline.
 """
 
@@ -16,6 +17,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -107,7 +109,8 @@ class Trainer:
         self._g2 = np.zeros(size)
         self._grad_sq = np.zeros(len(self.network.shapes))
         self._cost = np.zeros(1)  # the compiled step's data cost, when it records
-        self._setup: tuple[TrainConfig, Array, Array] | None = None  # the compiled step's codes and (α, λ, μ)
+        self._metrics_out = np.zeros(2)  # the compiled metrics: Σℓ and the accuracy over a set
+        self._setup: tuple[TrainConfig, Array, Array, Array] | None = None  # the compiled steps' codes (compiled.py)
         self.divergence: Divergence | None = None
 
     @property
@@ -143,11 +146,31 @@ class Trainer:
 
     # -- training -----------------------------------------------------------------------------------
 
-    def _shuffle(self) -> Array:
-        order = self._order = epoch_order(self.config.seed, self.epoch, self.n_train)
-        self._x_epoch = self._x_aug[:, order]
-        self._y_epoch = self._y[:, order]
+    def _shuffle(self, kernels: ModuleType | None = None) -> Array:
+        """The epoch's order (the compiled path reads the data in it; ``_epoch_columns`` copies it for NumPy),
+        drawn by the kernels' copy of NumPy's generator when given (the same numbers, without ~20 µs of Python)."""
+        if kernels is None:
+            order = epoch_order(self.config.seed, self.epoch, self.n_train)
+        else:
+            order = np.empty(self.n_train, dtype=np.int64)
+            kernels.permutation(self._seed_words(kernels), self.epoch, order)
+        self._order = order
+        self._epoch_data: tuple[Array, Array] | None = None
         return order
+
+    def _seed_words(self, kernels: ModuleType) -> Array:
+        """The seed's 32-bit words, as NumPy's SeedSequence reads it (cached per seed)."""
+        cached = self.__dict__.get("_seed_cache")
+        if cached is None or cached[0] != self.config.seed:
+            cached = self._seed_cache = (self.config.seed, kernels.entropy_words(self.config.seed))
+        return cached[1]
+
+    def _epoch_columns(self) -> tuple[Array, Array]:
+        """([1; x], y) of the training set in the epoch's order, so that a NumPy step's batch is a plain slice."""
+        if self._epoch_data is None:
+            order = self._order
+            self._epoch_data = (self._x_aug[:, order], self._y[:, order])
+        return self._epoch_data
 
     def batch_indices(self) -> Array:
         """The training-set indices of the next step's batch."""
@@ -167,8 +190,9 @@ class Trainer:
         start = self.offset
         stop = min(start + (batch_size or self.config.batch_size), self.n_train)
         ws = self.network.workspace(stop - start)
-        ws.feed(self._x_epoch[:, start:stop], self._y_epoch[:, start:stop])
-        out = self._update(ws, order[start:stop], record)
+        x, y = self._epoch_columns()
+        ws.feed(x[:, start:stop], y[:, start:stop])
+        out = self._train_on(ws, order[start:stop], record)
         if self.divergence is None:
             self._advance(stop)
         return out
@@ -192,9 +216,9 @@ class Trainer:
         ws = self.network.workspace(len(idx))
         ws.feed(self._x_aug[:, idx], self._y[:, idx])
         with np.errstate(all="ignore"):
-            return self._update(ws, idx, record)
+            return self._train_on(ws, idx, record)
 
-    def _update(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
+    def _train_on(self, ws: Workspace, indices: Array, record: bool) -> StepRecord | None:
         """Forward, backward and the optimizer's update on the batch fed to ``ws``."""
         net, cfg = self.network, self.config
         kernels = net.kernels(ws.m)
@@ -204,21 +228,21 @@ class Trainer:
         grad = net.gradient(ws, cfg.regularization, cfg.reg_rate)
         trace = net.snapshot(ws, cfg.regularization, cfg.reg_rate) if record else None
         np.multiply(grad, grad, out=self._g2)
-        self._grad_sq = sq = np.add.reduceat(self._g2, net.offsets[:-1])
+        self._grad_sq = sq = np.add.reduceat(self._g2, net.offsets[:-1])  # sq[l - 1] = ‖D^(l)‖², l = 1..L−1
         # A finite ‖D‖² (|D| < 1e154) keeps the update finite, so checking D before the update is enough to
         # stop with the last finite weights; the rare overflow that slips through is caught by _diverge.
         if not math.isfinite(sum(sq.tolist())):
             self._diverge("the gradient became too large or non-finite (∞ or NaN): try a smaller learning rate")
             return None
-        delta = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)
+        update = self.optimizer.update(net.theta_flat, grad, cfg.learning_rate)  # ΔΘ
         self.step_count += 1
         if trace is None:
             return None
-        return StepRecord(self.step_count, self.epoch, indices, trace, delta.copy(), net._slices, sq)
+        return StepRecord(self.step_count, self.epoch, indices, trace, update.copy(), net._slices, sq)
 
     @property
     def engine_path(self) -> str:
-        """The path the training steps run on now: "numba" (compiled kernels) or "numpy" (the reference)."""
+        """The path the training steps run on now: "numba" (compiled kernels) or "numpy" (the NumPy path)."""
         return self.network.path(min(self.config.batch_size, self.n_train))
 
     @property
@@ -235,14 +259,21 @@ class Trainer:
         self.divergence = Divergence(step, reason)
 
     def _log_epoch(self) -> None:
-        metrics = self.evaluate()
+        # the epoch's entry is computed on the path the steps ran on (kernel calls on the compiled path, as
+        # compiled.run's do)
+        with np.errstate(all="ignore"):
+            metrics = self._evaluate(self.network.kernels(min(self.config.batch_size, self.n_train)))
         if self.divergence is None:
-            self.history.append(metrics)
-            if len(self.history) > MAX_HISTORY:  # keep the whole span at half the resolution
-                kept = self.history[::2]
-                if kept[-1] is not metrics:
-                    kept.append(metrics)
-                self.history = kept
+            self._record_epoch(metrics)
+
+    def _record_epoch(self, metrics: Metrics) -> None:
+        """Append an epoch's metrics to the history, thinned to every other entry beyond MAX_HISTORY."""
+        self.history.append(metrics)
+        if len(self.history) > MAX_HISTORY:  # keep the whole span at half the resolution
+            kept = self.history[::2]
+            if kept[-1] is not metrics:
+                kept.append(metrics)
+            self.history = kept
 
     def run(self, steps: int | None = None, epochs: int | None = None, deadline: float | None = None) -> int:
         """Train for ``steps`` steps or ``epochs`` whole epochs (from here), stopping early when diverged
@@ -275,17 +306,22 @@ class Trainer:
     # -- reading ------------------------------------------------------------------------------------
 
     def evaluate(self) -> Metrics:
-        """Metrics over the whole training and test sets at the current weights."""
+        """Metrics over the whole training and test sets at the current weights, on the NumPy path (whether or
+        not the kernels are loaded yet: a restarted server shows the very same numbers)."""
         with np.errstate(all="ignore"):
             return self._evaluate()
 
-    def _evaluate(self) -> Metrics:
+    def _evaluate(self, kernels: ModuleType | None = None) -> Metrics:
         net, cfg = self.network, self.config
-        train_loss, train_acc = self._loss_and_accuracy(self._x_aug, self._y)
+        train_loss, train_acc = self._loss_and_accuracy(self._x_aug, self._y, kernels)
         test_loss, test_acc = (
-            (None, None) if len(self.x_test) == 0 else self._loss_and_accuracy(self._x_test_aug, self._y_test)
+            (None, None) if len(self.x_test) == 0 else self._loss_and_accuracy(self._x_test_aug, self._y_test, kernels)
         )
-        reg = regularization_cost(cfg.regularization, cfg.reg_rate, self.n_train, net.theta_flat, net.reg_mask)
+        if kernels is None:
+            reg = regularization_cost(cfg.regularization, cfg.reg_rate, self.n_train, net.theta_flat, net.reg_mask)
+        else:
+            kind = paths.REGULARIZATION_CODES[cfg.regularization]
+            reg = kernels.regularization_cost(net.theta_flat, net.layer_table, kind, cfg.reg_rate, self.n_train)
         if self.divergence is None and not (math.isfinite(train_loss) and math.isfinite(reg)):
             self.divergence = Divergence(
                 self.step_count, "the cost became non-finite (∞ or NaN): try a smaller learning rate"
@@ -294,12 +330,20 @@ class Trainer:
             self.step_count, self.epoch, train_loss, test_loss, reg, train_acc, test_acc, self.grad_norms.tolist()
         )
 
-    def _loss_and_accuracy(self, x_aug: Array, y: Array) -> tuple[float, float | None]:
-        """J's data term and the accuracy over a whole set given as columns ([1; x], y)."""
+    def _loss_and_accuracy(
+        self, x_aug: Array, y: Array, kernels: ModuleType | None = None
+    ) -> tuple[float, float | None]:
+        """J's data term and the accuracy over a whole set given as columns ([1; x], y), on the kernels if given."""
         net = self.network
         ws = net.workspace(x_aug.shape[1])
+        if kernels is not None:  # one call: the forward pass, Σℓ and the accuracy
+            out = self._metrics_out
+            task = paths.TASK_CODES[self.dataset.task]
+            table, codes, theta = net.layer_table, net.activation_codes, net.theta_flat
+            kernels.metrics(theta, table, codes, net.loss_code, task, ws.buffer, x_aug, y, ws.columns, ws.m, out)
+            return float(out[0]) / ws.m, (None if math.isnan(out[1]) else float(out[1]))
         ws.feed(x_aug, y)
-        net.forward(ws, compiled=False)  # metrics are the reference's on every path: the same whenever computed
+        net.forward(ws, compiled=False)
         loss = net.data_cost(ws)
         a = ws.a[-1]
         if self.dataset.task == "classification":

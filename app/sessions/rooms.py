@@ -1,4 +1,6 @@
-"""Classroom rooms (SPEC §6): a teacher's session shown live to a class, forked by students.
+"""Classroom rooms (docs/classroom.md): a teacher's session shown live to a class, forked by students.
+
+Layer: sessions; nothing here knows HTTP.
 
 A room has a short join code — eight letters and digits from an alphabet without look-alikes (no I, L, O,
 0, 1), written ``ABCD-EFGH``, easy to read aloud and about 40 bits hard to guess — and a teacher token that
@@ -18,8 +20,11 @@ from typing import Any
 
 from app import wire
 from app.engine import EngineError
-from app.persist import Database, StorageError, hash_token
-from app.sessions import ApiError, Session, SessionStore, trainer_from_export
+from app.sessions.build import trainer_from_export
+from app.sessions.errors import MovedOn, NotFound, NoToken, OverLimit, SessionError, StorageUnavailable, WrongToken
+from app.sessions.session import Session
+from app.sessions.storage import Storage, StorageError, hash_token
+from app.sessions.store import SessionStore
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -81,14 +86,14 @@ class Room:
 class RoomStore:
     """Every open room, by code."""
 
-    def __init__(self, sessions: SessionStore, db: Database | None = None) -> None:
+    def __init__(self, sessions: SessionStore, db: Storage | None = None) -> None:
         self.sessions = sessions
         self.db = db
         self.rooms: dict[str, Room] = {}
 
     async def open(self, session: Session, title: str) -> tuple[Room, str]:
         """Open a room showing ``session``: the room and its teacher token (saved before it is handed out;
-        503 when the database cannot save it)."""
+        ``StorageUnavailable`` when the database cannot save it)."""
         code = new_code()
         while code in self.rooms:
             code = new_code()
@@ -100,29 +105,29 @@ class RoomStore:
                 await self.db.save_room(room.code, room.session_id, room.teacher_hash, room.title, room.created)
             except StorageError as err:
                 del self.rooms[code]
-                raise ApiError.storage(err) from None
+                raise StorageUnavailable.because(err) from None
         return room, token
 
     def get(self, code: str) -> Room:
-        """The open room with this code (404 otherwise)."""
+        """The open room with this code (``NotFound`` otherwise)."""
         room = self.rooms.get(normalize_code(code))
         if room is None or room.closed or room.session_id not in self.sessions.sessions:
-            raise ApiError(404, f"no open room {code!r}")
+            raise NotFound(f"no open room {code!r}")
         return room
 
     def teacher_session(self, room: Room) -> Session:
         """The session the room shows."""
         session = self.sessions.sessions.get(room.session_id)
         if session is None:
-            raise ApiError(404, f"room {room.code} has ended: its session is gone")
+            raise NotFound(f"room {room.code} has ended: its session is gone")
         return session
 
     def check_teacher(self, room: Room, token: str | None) -> None:
-        """401 without a token, 403 unless it is the room's teacher token."""
+        """``NoToken`` without a token, ``WrongToken`` unless it is the room's teacher token."""
         if not token:
-            raise ApiError(401, "this call needs the room's teacher token: Authorization: Bearer <token>")
+            raise NoToken("this call needs the room's teacher token: Authorization: Bearer <token>")
         if not secrets.compare_digest(hash_token(token).encode(), room.teacher_hash.encode()):
-            raise ApiError(403, "that token is not this room's teacher token")
+            raise WrongToken("that token is not this room's teacher token")
         session = self.sessions.sessions.get(room.session_id)
         if session is not None:
             session.touch()  # the teacher's calls are the teacher's use of the session the room shows
@@ -138,19 +143,16 @@ class RoomStore:
         teacher = self.teacher_session(room)
         doc = await teacher.read(teacher.export)
         store = self.sessions
-        try:
-            (config, trainer), charge = await store.build(
-                trainer_from_export, doc, store.settings, client=client, address=address
-            )
-        except EngineError as err:
-            raise ApiError.from_engine(err) from None
+        (config, trainer), charge = await store.build(
+            trainer_from_export, doc, store.settings, client=client, address=address
+        )
         try:
             # Again: concurrent forks may have filled the room while this one was built. ``create`` adds the
             # session before its first await, so this check and the insertion cannot interleave with another's.
             self._check_room_limit(room, client)
             if room.closed:
-                raise ApiError(404, f"no open room {room.code!r}")
-        except ApiError:
+                raise NotFound(f"no open room {room.code!r}")
+        except SessionError:
             charge.clear()
             raise
         return await store.create(config, client, trainer, room=room.code, name=name, charge=charge)
@@ -159,16 +161,16 @@ class RoomStore:
         settings = self.sessions.settings
         forks = self.forks(room)
         if len(forks) >= settings.max_forks_per_room:
-            raise ApiError(429, f"room {room.code} is full ({settings.max_forks_per_room} forks)")
+            raise OverLimit(f"room {room.code} is full ({settings.max_forks_per_room} forks)")
         per_client = settings.max_forks_per_client
         if sum(1 for s in forks if s.client == client) >= per_client:
-            raise ApiError(429, f"you hold {per_client} forks of room {room.code} already: delete one to fork again")
+            raise OverLimit(f"you hold {per_client} forks of room {room.code} already: delete one to fork again")
 
     async def remove_fork(self, room: Room, session_id: str) -> None:
         """Remove one fork from the class (the teacher's call): the session is deleted, its socket told so."""
         session = self.sessions.sessions.get(session_id)
         if session is None or session.room != room.code:
-            raise ApiError(404, f"no fork {session_id!r} in room {room.code}")
+            raise NotFound(f"no fork {session_id!r} in room {room.code}")
         await self.sessions.remove(session_id)
 
     def class_view(self, room: Room) -> list[dict[str, Any]]:
@@ -197,19 +199,20 @@ class RoomStore:
     def set_lesson(self, room: Room, lesson: str | None, step: int, sample: int) -> Lesson | None:
         """Show a lesson step and sample to the room (None: no lesson) and wake its viewers; a new sample or
         lesson starts a new tally."""
-        room.lesson_version += 1
         if lesson is None:
+            room.lesson_version += 1
             room.lesson = None
         else:
             n_train = self.teacher_session(room).trainer.n_train
             if sample >= n_train:
-                raise ApiError(422, f"sample must be a training-set index 0..{n_train - 1}", field="sample")
+                raise EngineError("sample", f"must be a training-set index 0..{n_train - 1}, got {sample}")
+            room.lesson_version += 1
             old = room.lesson
             same = old is not None and old.lesson == lesson and old.sample == sample
             room.lesson = Lesson(lesson, step, sample, room.lesson_version, old.answers if same and old else {})
         session = self.sessions.sessions.get(room.session_id)
         if session is not None:
-            session.mark_changed()  # wakes the room's viewers, who then send the new lesson state
+            session.live.mark_changed()  # wakes the room's viewers, who then send the new lesson state
         return room.lesson
 
     def answer(self, room: Room, client: str, prediction: str, sample: int, right: bool) -> None:
@@ -217,27 +220,27 @@ class RoomStore:
         shows no lesson or another sample: the teacher moved on)."""
         lesson = room.lesson
         if lesson is None:
-            raise ApiError(409, "the room shows no lesson now")
+            raise MovedOn("the room shows no lesson now")
         if sample != lesson.sample:
-            raise ApiError(409, f"the lesson is on sample {lesson.sample} now, not {sample}", field="sample")
+            raise MovedOn(f"the lesson is on sample {lesson.sample} now, not {sample}", field="sample")
         by = lesson.answers.setdefault(prediction, {})
         if client not in by and len(by) < MAX_LESSON_ANSWERS:
             by[client] = right
 
     async def close(self, room: Room, strict: bool = True) -> None:
         """Close the room: viewers are disconnected; forks live on as ordinary sessions. The row goes first
-        (``strict``: 503 when it cannot, and the room stays open)."""
+        (``strict``: ``StorageUnavailable`` when it cannot, and the room stays open)."""
         if self.db is not None:
             try:
                 await self.db.delete_room(room.code)
             except StorageError as err:
                 if strict:
-                    raise ApiError.storage(err) from None
+                    raise StorageUnavailable.because(err) from None
         room.closed = True
         self.rooms.pop(room.code, None)
         session = self.sessions.sessions.get(room.session_id)
         if session is not None:
-            session.mark_changed()  # wakes the viewers, who then see the room is closed
+            session.live.mark_changed()  # wakes the viewers, who then see the room is closed
 
     async def expire(self) -> None:
         """Close rooms whose teacher session has expired or been deleted."""

@@ -1,5 +1,8 @@
 """Checkpoints of sessions and rooms in an embedded SQLite database (``BPP_DB``; stdlib sqlite3, WAL).
 
+Layer: sessions, storage. ``Database`` is the SQLite implementation of ``app.sessions.storage.Storage``, the
+interface the session and room stores write through.
+
 A session row holds what ``POST /api/sessions {"import": …}`` needs to continue the run bit for bit — its
 config, its data (written again only when the data change) and its state (weights, optimizer state,
 counters, history) — plus a hash of its token, its owner and live-channel settings. Writes go through one
@@ -15,19 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from app.sessions.storage import HASH_PREFIX, RoomRow, SessionRow, StorageError, hash_token
+
 log = logging.getLogger("backprop_playground")
-HASH_PREFIX = "sha256:"
 SESSION_COLUMNS = "id, token, client, created, touched, config, data, state, meta, room, name"
 ROOM_COLUMNS = "code, session_id, teacher_token, title, created"
 SCHEMA = """
@@ -46,37 +48,10 @@ CREATE TABLE IF NOT EXISTS sessions_set_aside (
     meta BLOB, room TEXT, name TEXT, reason TEXT, set_aside REAL
 );
 """
-RoomRow = tuple[str, str, str, str, float]
-
-
-class StorageError(Exception):
-    """The database could not be written (or read): the change was not saved."""
-
-
-def hash_token(token: str) -> str:
-    """What the database keeps of a token (a token is 24 random bytes: a plain hash is enough)."""
-    return HASH_PREFIX + hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class SessionRow:
-    """One saved session, as plain data (``token`` is the token's hash)."""
-
-    id: str
-    token: str
-    client: str
-    created: float
-    touched: float  # wall-clock time of last use
-    config: dict[str, Any]
-    data: dict[str, Any] | None  # None: unchanged since the last save
-    state: dict[str, Any]
-    meta: dict[str, Any]
-    room: str | None = None
-    name: str | None = None
 
 
 class Database:
-    """The SQLite file; every method is async and runs on the database's own thread."""
+    """The SQLite file (a ``Storage``); every method is async and runs on the database's own thread."""
 
     def __init__(self, path: str) -> None:
         self.path = path
