@@ -177,9 +177,18 @@ def test_lesson_walks_nine_steps_with_the_engines_numbers(page: Any, live_server
     page.wait_for_function(f"document.querySelector('#lesson-panel .lesson-sample').dataset.sample !== '{i}'")
     j = shown_sample(page)
     e3 = engine(base, auth, j)
-    body = step(page, 1)
+    step(page, 1)
     page.wait_for_function(
         f"document.querySelector('#lesson-panel .eq.result').textContent.includes('{fmt(e3['a2'][0])}')"
+    )
+    # new weights (a reset): the lesson recomputes at the engine's new weights
+    old = fmt(e3["a2"][0])
+    page.click("#lesson-panel [data-act=new-weights]")
+    page.wait_for_function(f"!document.querySelector('#lesson-panel .eq.result').textContent.includes('{old}')")
+    e4 = engine(base, auth, j)
+    assert e4["weights"] != e3["weights"]
+    page.wait_for_function(
+        f"document.querySelector('#lesson-panel .eq.result').textContent.includes('{fmt(e4['a2'][0])}')"
     )
 
 

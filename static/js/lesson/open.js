@@ -33,7 +33,8 @@ export function openLesson({ store, socket, actions, view, host }) {
       socket,
       setSample: (i) => actions.setSample(i),
       setWeight: (l, k, i, value) => actions.setWeight(l, k, i, value),
-      newWeights: () => actions.reset(),
+      // new random weights: a reset from a new seed (a reset alone would give the seed's same first weights)
+      newWeights: () => actions.send({ type: "reset", seed: Math.floor(Math.random() * 2 ** 31) }),
       symmetryScenario: () => actions.loadScenario("symmetry"),
       close: () => {
         lesson.destroy();
