@@ -349,6 +349,40 @@ def test_a_room_is_watched_forked_and_listed_from_every_worker(cluster: Cluster)
         assert httpx.get(f"{cluster.url}/api/rooms/{code}").status_code == 404
 
 
+def test_a_lesson_shown_in_a_room_reaches_viewers_and_answers_from_every_worker(cluster: Cluster) -> None:
+    with new_client(cluster) as c:
+        teacher = create(c)
+        home = teacher["worker"]
+        other = "w2" if home == "w1" else "w1"
+        opened = c.post("/api/rooms", json={"session_id": teacher["id"]}, headers=auth(teacher["token"])).json()
+        code, th = opened["code"], auth(opened["teacher_token"])
+        shown = httpx.put(
+            f"http://{cluster.direct(other)}/api/rooms/{code}/lesson",
+            json={"lesson": "derivation", "step": 3, "sample": 1},
+            headers=th,
+        )  # through the worker that does not hold the room
+        assert shown.status_code == 200, shown.text
+
+        async def viewer() -> dict[str, Any]:
+            async with websockets.connect(f"ws://{cluster.direct(other)}/api/rooms/{code}/ws") as ws:
+                while True:
+                    msg = await asyncio.wait_for(ws.recv(), WAIT)
+                    if isinstance(msg, str) and orjson.loads(msg)["type"] == "lesson":
+                        return dict(orjson.loads(msg))
+
+        note = asyncio.run(viewer())
+        assert (note["lesson"], note["step"], note["sample"]) == ("derivation", 3, 1)
+        for tag in (home, other):
+            assert httpx.get(f"http://{cluster.direct(tag)}/api/rooms/{code}").json()["lesson"]["step"] == 3
+        answer = {"prediction": "delta2", "sample": 1, "right": True}
+        assert (
+            httpx.post(f"http://{cluster.direct(other)}/api/rooms/{code}/lesson/answers", json=answer).status_code
+            == 204
+        )
+        tally = httpx.get(f"http://{cluster.direct(other)}/api/rooms/{code}/class", headers=th).json()["lesson"]
+        assert tally is not None and tally["sample"] == 1, tally
+
+
 def test_live_sockets_per_address_are_counted_over_every_worker(cluster: Cluster) -> None:
     with new_client(cluster) as c:
         s = create(c)

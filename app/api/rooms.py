@@ -9,12 +9,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
-from app import wire
+from app import examples, wire
 from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
 from app.api.errors import ApiError, responses, status_of
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
-from app.schemas import ClassOut, CreateRoom, ExportDocument, ForkedSession, ForkRequest, RoomCreated, RoomOut
+from app.schemas import (
+    ClassOut,
+    CreateRoom,
+    ExportDocument,
+    ForkedSession,
+    ForkRequest,
+    LessonAnswer,
+    LessonOut,
+    LessonRequest,
+    RoomCreated,
+    RoomOut,
+)
 from app.sessions import LiveHub, Room, RoomStore, SessionError
 from app.settings import Settings
 
@@ -29,6 +40,12 @@ def get_rooms(request: Request) -> RoomStore:
 
 
 RoomsDep = Annotated[RoomStore, Depends(get_rooms)]
+
+
+def lesson_note(room: Room) -> tuple[int, dict[str, Any]]:
+    """The room channel's ``lesson`` message and its version (sent to a viewer whenever the version changes)."""
+    state = room.lesson.state() if room.lesson else {"lesson": None}
+    return room.lesson_version, {"type": "lesson", **state}
 
 
 def cluster_rooms(app: Any) -> Any:
@@ -82,7 +99,10 @@ async def get_room(code: str, request: Request, rooms: RoomsDep) -> Response:
         return wire.JSONResponse(await cluster.call(room, "room"))  # here: counts the forks of every worker
     session = rooms.teacher_session(room)
     out = state(session)
-    return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
+    lesson = room.lesson.state() if room.lesson else None
+    return wire.JSONResponse(
+        {"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out, "lesson": lesson}
+    )
 
 
 @router.post(
@@ -130,8 +150,48 @@ async def class_view(code: str, request: Request, rooms: RoomsDep, token: TokenD
     room, _ = await find(request.app, rooms, code)
     rooms.check_teacher(room, token)
     cluster = cluster_rooms(request.app)
-    forks = rooms.class_view(room) if cluster is None else await cluster.class_rows(room)  # every worker's
-    return wire.JSONResponse({"code": room.code, "forks": forks})
+    if cluster is None:
+        forks, lesson = rooms.class_view(room), (room.lesson.tally() if room.lesson else None)
+    else:  # the forks of every worker; the lesson is the owner's
+        forks, lesson = await cluster.class_rows(room), await cluster.call(room, "lesson_tally")
+    return wire.JSONResponse({"code": room.code, "forks": forks, "lesson": lesson})
+
+
+@router.put(
+    "/{code}/lesson",
+    response_model=LessonOut | None,
+    operation_id="set_room_lesson",
+    responses={200: {"content": {"application/json": {"example": examples.LESSON}}}, **responses(401, 403, 404, 422)},
+)
+async def set_lesson(code: str, body: LessonRequest, request: Request, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: show a lesson step and training sample on every student's room page (the room's live
+    channel sends them as a ``lesson`` message); ``{"lesson": null}`` stops. Answers: the lesson with the
+    class's predictions on its sample (null when stopped)."""
+    room, elsewhere = await find(request.app, rooms, code)
+    if elsewhere is not None:  # the lesson lives with the room, on its owner
+        args = {"token": token, **body.model_dump()}
+        return wire.JSONResponse(await elsewhere.call(room, "lesson_set", **args))
+    rooms.check_teacher(room, token)
+    lesson = rooms.set_lesson(room, body.lesson, body.step, body.sample)
+    return wire.JSONResponse(lesson.tally() if lesson else None)
+
+
+@router.post(
+    "/{code}/lesson/answers",
+    status_code=204,
+    response_class=Response,
+    operation_id="answer_room_lesson",
+    responses=responses(404, 409, 422),
+)
+async def answer_lesson(code: str, body: LessonAnswer, request: Request, rooms: RoomsDep) -> Response:
+    """Public: a student's verdict on one prediction of the lesson's current sample (right or not, as the
+    student's page judged it). Each student's first answer per prediction counts in the class view."""
+    room, elsewhere = await find(request.app, rooms, code)
+    if elsewhere is not None:
+        await elsewhere.call(room, "lesson_answer", client=client_key(request), **body.model_dump())
+        return Response(status_code=204)
+    rooms.answer(room, client_key(request), body.prediction, body.sample, body.right)
+    return Response(status_code=204)
 
 
 @router.delete(
@@ -188,4 +248,4 @@ async def room_socket(ws: WebSocket, code: str) -> None:
     def alive() -> bool:
         return not room.closed
 
-    await serve(ws, session, hub, settings, read_only=True, alive=alive)
+    await serve(ws, session, hub, settings, read_only=True, alive=alive, notes=lambda: lesson_note(room))

@@ -203,6 +203,7 @@ class RoomPublisher:
 
     async def _run(self, room: Any) -> None:
         from app.api.live import Connection
+        from app.api.rooms import lesson_note
 
         rooms, hub, settings = self.app.state.rooms, self.app.state.hub, self.app.state.settings
         while True:
@@ -216,7 +217,8 @@ class RoomPublisher:
                 await asyncio.sleep(0.25)
                 continue
             sock = RelaySocket(self.app, self.client, room.code)
-            conn = Connection(sock, session, hub, settings, read_only=True, alive=lambda: not room.closed)  # type: ignore[arg-type]
+            alive, notes = (lambda: not room.closed), (lambda: lesson_note(room))
+            conn = Connection(sock, session, hub, settings, read_only=True, alive=alive, notes=notes)  # type: ignore[arg-type]
             conn.credits = 1 << 60  # every viewer has its own credit on its own worker
             conn.wake.set()
             sender = asyncio.create_task(conn.sender())

@@ -42,7 +42,8 @@ class ClusterRooms:
         self.feeds = RoomFeeds(settings.redis_url)
         self.rpc.handlers.update(
             hello=self._hello, room=self._room, export=self._export, open=self._open, close=self._close,
-            probe=self._probe, forks=self._forks,
+            probe=self._probe, forks=self._forks, lesson_set=self._lesson_set, lesson_answer=self._lesson_answer,
+            lesson_tally=self._lesson_tally,
         )  # fmt: skip
 
     @property
@@ -116,16 +117,40 @@ class ClusterRooms:
         return self.rooms.get(str(args["code"]))
 
     async def _hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        from app.api.rooms import lesson_note
+
         room = self._local_room(args)
         session = self.rooms.teacher_session(room)
         self.publisher.ensure(room)
         hub = self.app.state.hub
-        return {"session": session.view(), "steps_per_frame": hub.steps_per_frame(session), "probe": session.live.probe}
+        hello = {
+            "session": session.view(),
+            "steps_per_frame": hub.steps_per_frame(session),
+            "probe": session.live.probe,
+        }
+        version, note = lesson_note(room)
+        return {"hello": hello, "note": note if version else None}
 
     async def _room(self, args: dict[str, Any]) -> dict[str, Any]:
         room = self._local_room(args)
         session = self.rooms.teacher_session(room)
-        return {"code": room.code, "title": room.title, "forks": self.forks(room), "session": session.view()}
+        lesson = room.lesson.state() if room.lesson else None
+        out = {"code": room.code, "title": room.title, "forks": self.forks(room), "session": session.view()}
+        return {**out, "lesson": lesson}
+
+    async def _lesson_set(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        room = self._local_room(args)
+        self.rooms.check_teacher(room, args.get("token"))
+        lesson = self.rooms.set_lesson(room, args.get("lesson"), int(args["step"]), int(args["sample"]))
+        return lesson.tally() if lesson else None
+
+    async def _lesson_answer(self, args: dict[str, Any]) -> None:
+        room = self._local_room(args)
+        self.rooms.answer(room, str(args["client"]), args["prediction"], int(args["sample"]), bool(args["right"]))
+
+    async def _lesson_tally(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        room = self._local_room(args)
+        return room.lesson.tally() if room.lesson else None
 
     async def _export(self, args: dict[str, Any]) -> dict[str, Any]:
         session = self.rooms.teacher_session(self._local_room(args))
@@ -159,11 +184,13 @@ class ClusterRooms:
 
     async def serve_viewer(self, ws: WebSocket, room: Room) -> None:
         """A viewer here of a room another worker owns: its hello from the owner, then the room's feed."""
-        hello = await self.call(room, "hello")
+        answer = await self.call(room, "hello")
         viewer = RemoteViewer(ws, self, room)
         viewer.feed = await self.feeds.join(room.code, viewer)
+        if answer["note"] is not None:  # a lesson in progress: sent right after hello, as on the owner
+            viewer.texts.append(wire.dumps(answer["note"]).decode())
         try:
-            await pump(viewer, hello)
+            await pump(viewer, answer["hello"])
         finally:
             await self.feeds.leave(viewer.feed, viewer)
 
