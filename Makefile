@@ -12,7 +12,7 @@ LOCK := requirements/lock.txt
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra dev --universal \
 	--python-version 3.11 --generate-hashes --custom-compile-command 'make lock' --quiet --output-file $(LOCK)
 
-.PHONY: run test check lint typecheck unit browser bench install lock upgrade clean
+.PHONY: run test check lint lint-js format-js typecheck unit browser bench install lock upgrade clean
 
 # Every dependency, tool and build backend at the version and hash in the lock; then the project itself,
 # editable, built with the locked setuptools (no download, nothing resolved anew).
@@ -22,7 +22,15 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $(STAMP)
 
-install: $(STAMP)
+# Biome (lint and format for static/ and tests/js), pinned in package.json and package-lock.json: a
+# development tool only, the page serves static/ as is. `npm ci` installs exactly the locked version.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 lock: $(STAMP)
 	$(UV_COMPILE)
@@ -37,10 +45,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
+lint-js: $(NODE_STAMP)
+	node_modules/.bin/biome ci --error-on-warnings
+
+# Apply Biome's safe fixes and its formatting to the page's JavaScript and style sheets.
+format-js: $(NODE_STAMP)
+	node_modules/.bin/biome check --write
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck
+check: lint lint-js typecheck
 
 test: check
 	$(BIN)/python -m pytest -q
@@ -49,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

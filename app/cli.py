@@ -1,4 +1,7 @@
-"""The ``backprop-playground`` command: ``serve`` starts the server."""
+"""The ``backprop-playground`` command: ``serve`` starts the server.
+
+Layer: entry point (above ``app.main``).
+"""
 
 from __future__ import annotations
 

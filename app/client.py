@@ -1,4 +1,6 @@
-"""A small Python client for the Backprop Playground REST API (SPEC §3), for notebooks and auto-graders.
+"""A small Python client for the Backprop Playground REST API (docs/api.md), for notebooks and auto-graders.
+
+Layer: none of the server's — it speaks HTTP to a running server, as any script would.
 
 Usage::
 

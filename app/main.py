@@ -1,4 +1,9 @@
-"""Builds the ASGI app: ``create_app(settings)``; ``app`` is the one ``uvicorn app.main:app`` serves."""
+"""Builds the ASGI app: ``create_app(settings)``; ``app`` is the one ``uvicorn app.main:app`` serves.
+
+Layer: the top, which wires the others together: ``app.engine`` (the maths, no web) ← ``app.sessions`` (runs,
+stores, the live hub, rooms; no HTTP) ← ``app.api`` (routes, the live channel, errors, guards), with
+``app.schemas`` and ``app.wire`` (what goes over the wire) between them. docs/architecture.md draws it.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,7 @@ from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
 from app.engine import paths
-from app.live import LiveHub
-from app.persist import Database
-from app.rooms import RoomStore
-from app.sessions import SessionStore
+from app.sessions import Database, LiveHub, RoomStore, SessionStore, Storage
 from app.settings import Settings, get_settings
 from app.wire import JSONResponse
 
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    db = Database(settings.db) if settings.db else None
+    db: Storage | None = Database(settings.db) if settings.db else None  # another Storage plugs in here
     app.state.store = SessionStore(settings, db)
     app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)

@@ -1,16 +1,26 @@
-"""The REST contract of SPEC §3 as pydantic models: bounded fields, ``extra="forbid"``, finite numbers.
+"""The REST contract (docs/api.md) as pydantic models: bounded fields, ``extra="forbid"``, finite numbers.
 
-Request models validate what clients send; response models document what they get back (the routes
-return arrays serialized by ``app.wire`` directly, so big arrays never go through pydantic).
+Layer: wire (between the API routes and the session layer). Request models validate what clients send;
+response models document what they get back (the routes return arrays serialized by ``app.wire`` directly,
+so big arrays never go through pydantic).
+
+A run's settings are described once: each field's type and bounds is one ``Annotated`` type below
+(``LearningRate``, ``BatchSize`` …), which ``SessionConfig`` (every field, with the engine's defaults) and
+``Hyperparameters`` (any subset, for PATCH and the live channel's ``set``) share. The allowed names are the
+engine's (``app.engine``: ``HIDDEN_ACTIVATIONS``, ``LOSSES`` …); the ``Literal`` types here spell them out
+for the OpenAPI and mypy, and tests/test_schemas.py checks that both say exactly the same.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, model_validator
 
 from app import examples
+from app.engine import TrainConfig
 
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
@@ -31,6 +41,44 @@ COUNTER_MAX = 2**53  # step and epoch counters stay exact in JSON
 Number = float
 Rows = list[list[Number]]
 Index = Annotated[StrictInt, Field(ge=0, le=MAX_ROWS)]  # a training-set index
+
+# -- a run's settings: each field's type and bounds, once -----------------------------------------------
+
+Activations = HiddenActivation | list[HiddenActivation]  # one for every hidden layer, or one per layer
+Hidden = Annotated[list[StrictInt], Field(max_length=64)]
+LearningRate = Annotated[float, Field(gt=0.0, le=100.0)]
+BatchSize = Annotated[StrictInt, Field(ge=1, le=MAX_ROWS)]
+Momentum = Annotated[float, Field(ge=0.0, lt=1.0)]
+RegRate = Annotated[float, Field(ge=0.0, le=100.0)]
+InitScale = Annotated[float, Field(ge=0.0, le=100.0)]
+Seed = Annotated[StrictInt, Field(ge=0, le=SEED_MAX)]
+_DEFAULT = TrainConfig()  # the engine's defaults are the wire's
+
+
+_UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none)$")  # pydantic's name of a union member
+_MODEL_TAG = re.compile(r"^[A-Z][A-Za-z]*$")  # a model's name, the tag of a union of models (fields are snake_case)
+
+
+def error_field(loc: tuple[Any, ...]) -> str | None:
+    """The field a pydantic error is about, as docs/api.md writes it: a dotted path with indices in brackets
+    (``dataset.samples``, ``weights[0]``), without the request part or the union and model tags pydantic adds;
+    None when the error is about the whole object."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not _MODEL_TAG.match(str(p))]
+    parts = [p for p in parts if not (_UNION_TAG.match(p) and len(parts) > 1)]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or None
+
+
+def refusal(error: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(field, message) of one pydantic error: REST's 422 and the live channel's ``error`` say the same."""
+    return error_field(tuple(error.get("loc", ()))), str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+def first_refusal(err: ValidationError) -> tuple[str | None, str]:
+    """(field, message) of the first error of a refused model."""
+    return refusal(err.errors()[0])
 
 
 def example(*docs: Any) -> dict[str, Any]:
@@ -72,21 +120,23 @@ class DatasetConfig(Model):
 class Hyperparameters(Model):
     """The settings that change without touching the weights (PATCH may send any subset)."""
 
-    activation: HiddenActivation | list[HiddenActivation] | None = None
+    activation: Activations | None = None
     output_activation: OutputActivation | None = None
     loss: Loss | None = None
-    learning_rate: float | None = Field(None, gt=0.0, le=100.0)
-    batch_size: StrictInt | None = Field(None, ge=1, le=MAX_ROWS)
+    learning_rate: LearningRate | None = None
+    batch_size: BatchSize | None = None
     optimizer: Optimizer | None = None
-    momentum: float | None = Field(None, ge=0.0, lt=1.0)
+    momentum: Momentum | None = None
     regularization: Regularization | None = None
-    reg_rate: float | None = Field(None, ge=0.0, le=100.0)
+    reg_rate: RegRate | None = None
     init: Init | None = None
-    init_scale: float | None = Field(None, ge=0.0, le=100.0)
+    init_scale: InitScale | None = None
 
 
 class SessionConfig(Model):
-    """Everything that defines a run (SPEC §3). Every field is optional; the defaults make a working demo."""
+    """Everything that defines a run. Every field is optional; the defaults make a working demo."""
+
+    # docs/api.md, "The session config"; the defaults are the engine's TrainConfig's
 
     model_config = ConfigDict(
         extra="forbid",
@@ -106,21 +156,30 @@ class SessionConfig(Model):
 
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     features: list[Feature] | None = Field(None, description="Input features (1- and 2-D datasets).")
-    hidden: list[StrictInt] = Field(
-        default_factory=lambda: [4, 2], max_length=64, description="Units per hidden layer."
-    )
-    activation: HiddenActivation | list[HiddenActivation] = "tanh"
+    hidden: Hidden = Field(default_factory=lambda: list(_DEFAULT.hidden), description="Units per hidden layer.")
+    activation: Activations = _DEFAULT.activation  # type: ignore[assignment]
     output_activation: OutputActivation | None = Field(None, description="Defaults by task.")
     loss: Loss | None = Field(None, description="Defaults by task.")
-    learning_rate: float = Field(0.03, gt=0.0, le=100.0)
-    batch_size: StrictInt = Field(10, ge=1, le=MAX_ROWS)
-    optimizer: Optimizer = "sgd"
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    regularization: Regularization = "none"
-    reg_rate: float = Field(0.0, ge=0.0, le=100.0)
-    init: Init = "xavier"
-    init_scale: float = Field(0.12, ge=0.0, le=100.0)
-    seed: StrictInt = Field(0, ge=0, le=SEED_MAX)
+    learning_rate: LearningRate = _DEFAULT.learning_rate
+    batch_size: BatchSize = _DEFAULT.batch_size
+    optimizer: Optimizer = _DEFAULT.optimizer  # type: ignore[assignment]
+    momentum: Momentum = _DEFAULT.momentum
+    regularization: Regularization = _DEFAULT.regularization  # type: ignore[assignment]
+    reg_rate: RegRate = _DEFAULT.reg_rate
+    init: Init = _DEFAULT.init  # type: ignore[assignment]
+    init_scale: InitScale = _DEFAULT.init_scale
+    seed: Seed = _DEFAULT.seed
+
+    def train_config(self) -> TrainConfig:
+        """The engine's ``TrainConfig`` for this config (the one conversion from wire to engine; the engine
+        checks every field again, and the session layer the server's limits)."""
+        fields: dict[str, Any] = self.model_dump(include=set(TRAIN_FIELDS))
+        engine: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}  # tuples
+        return TrainConfig(**engine)
+
+
+TRAIN_FIELDS = frozenset(f for f in SessionConfig.model_fields if f != "dataset")
+"""The fields a ``SessionConfig`` shares with the engine's ``TrainConfig``: all but the data."""
 
 
 class ImportedMetrics(Model):
@@ -234,10 +293,10 @@ class SessionPatch(Hyperparameters):
         json_schema_extra={"examples": [{"learning_rate": 0.1, "batch_size": 20, "optimizer": "adam"}]},
     )
 
-    hidden: list[StrictInt] | None = Field(None, max_length=64)
+    hidden: Hidden | None = None
     features: list[Feature] | None = None
     dataset: DatasetConfig | None = None
-    seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
+    seed: Seed | None = None
 
 
 class TrainRequest(Model):
@@ -289,7 +348,7 @@ class ResetRequest(Model):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=example({"seed": 7}, {}))
 
-    seed: StrictInt | None = Field(None, ge=0, le=SEED_MAX)
+    seed: Seed | None = None
 
 
 class WeightsBody(Model):

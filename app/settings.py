@@ -1,4 +1,8 @@
-"""Server settings, read from ``BPP_*`` environment variables (pydantic-settings does the parsing)."""
+"""Server settings, read from ``BPP_*`` environment variables (pydantic-settings does the parsing).
+
+Layer: configuration, read by every layer above the engine; docs/setup.md and the README's settings table
+describe each one.
+"""
 
 from __future__ import annotations
 
@@ -86,6 +90,7 @@ class Settings(BaseSettings):
     max_units: int = Field(64, ge=1, description="Most units in one hidden layer.")
     max_samples: int = Field(20_000, ge=2, description="Most samples in a dataset (training + test).")
     max_inputs: int = Field(64, ge=1, description="Most input columns in custom data.")
+    max_outputs: int = Field(64, ge=1, description="Most output columns (or classes) in custom data.")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
     max_train_seconds: float = Field(
         60.0, gt=0, description="Longest one train call may run; it then answers with what it did (stopped_early)."

@@ -1,4 +1,9 @@
-"""The one place where engine arrays become wire data (JSON via orjson, SPEC §3 shapes).
+"""The one place where engine arrays become wire data: JSON via orjson (the shapes of docs/api.md) and the
+live channel's binary frames (docs/protocol.md).
+
+Layer: wire; imports the engine's result types, nothing of the sessions or the web. ``frame_arrays`` chooses
+a frame's arrays from a step and ``frame`` encodes them (the header is made by
+``app.sessions.live.LiveHub._build_frame``).
 
 orjson writes C-contiguous float64 arrays natively; every array passes through ``_arr`` first. A
 non-finite number never reaches a client as a number: orjson writes NaN and ±∞ as ``null``.
@@ -14,7 +19,7 @@ import numpy as np
 import orjson
 from starlette.responses import JSONResponse as _StarletteJSONResponse
 
-from app.engine import GradCheck, Metrics, Trace
+from app.engine import Divergence, GradCheck, Metrics, StepRecord, Trace
 
 Array = np.ndarray
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -65,8 +70,14 @@ def metrics(m: Metrics) -> dict[str, Any]:
     }
 
 
+def divergence(d: Divergence | None) -> dict[str, Any] | None:
+    """When and why a run diverged (null while it has not)."""
+    return None if d is None else {"step": d.step, "reason": d.reason}
+
+
 def trace(t: Trace) -> dict[str, Any]:
-    """A Trace in the shape of SPEC §3: per layer z, a, delta (rows per sample), the gradients D, the cost."""
+    """A Trace in the shape of ``POST …/backprop``'s answer (docs/api.md): per layer z, a, delta (rows per
+    sample), the gradients D, the cost."""
     layers: list[dict[str, Any]] = [{"layer": 1, "a": _arr(t.a[0])}]
     for i in range(1, len(t.a)):
         layers.append({"layer": i + 1, "z": _arr(t.z[i]), "a": _arr(t.a[i]), "delta": _arr(t.delta[i])})  # type: ignore[arg-type]
@@ -136,6 +147,27 @@ def phases(t: Trace, y: Array, before: Sequence[Array], update: Sequence[Array] 
 
 FRAME_MAGIC = b"BPF1"
 _F32_MAX = float(np.finfo(np.float32).max)
+
+
+def frame_arrays(theta: Sequence[Array], record: StepRecord | None, probe: Trace) -> list[tuple[str, Array]]:
+    """A frame's arrays, named as in docs/protocol.md ("frame"): the weights ``W1``…; with the latest step's
+    ``record``, its gradients ``D1``… and updates ``U1``…, the batch means of a (``A1``…) and δ (``E2``…) and
+    the gradient norms ``N``; and the probe sample's ``PA1``…, ``PZ2``…, ``PE2``… (a one-sample ``probe``)."""
+    arrays: list[tuple[str, Array]] = [(f"W{i}", t) for i, t in enumerate(theta, start=1)]
+    if record is not None:
+        trace = record.trace
+        for i, (d, u) in enumerate(zip(trace.grads, record.update, strict=True), start=1):
+            arrays += [(f"D{i}", d), (f"U{i}", u)]
+        # means over the batch: np.add.reduce / m is what ndarray.mean computes, without its overhead
+        m = trace.m
+        arrays += [(f"A{i}", np.add.reduce(a, axis=0) / m) for i, a in enumerate(trace.a, start=1)]
+        arrays += [(f"E{i}", np.add.reduce(e, axis=0) / m) for i, e in enumerate(trace.delta[1:], start=2)]  # type: ignore[arg-type]
+        arrays.append(("N", np.asarray(record.grad_norms)))
+    for i in range(len(probe.a)):
+        arrays.append((f"PA{i + 1}", probe.a[i][0]))
+        if i:
+            arrays += [(f"PZ{i + 1}", probe.z[i][0]), (f"PE{i + 1}", probe.delta[i][0])]  # type: ignore[index]
+    return arrays
 
 
 def frame(header: dict[str, Any], arrays: Sequence[tuple[str, Array]]) -> bytes:

@@ -257,7 +257,7 @@ async def test_the_footprint_bounds_what_a_session_holds_and_stores(client: http
         assert session.config.dataset.x is None  # the arrays hold the data; the config no lists
         memory, disk = session.charge.amounts
         assert (memory, disk) == footprint(session.trainer.dataset, session.trainer.config, store.settings)
-        held = array_bytes(session.trainer, session.snapshot, session.last_record)
+        held = array_bytes(session.trainer, session.snapshot, session.live.last_record)
         assert held <= memory, (config, held, memory)
         row, _ = session.checkpoint()
         stored = sum(len(json.dumps(part)) for part in (row.config, session.data_doc(), row.state, row.meta))

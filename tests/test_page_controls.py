@@ -1,4 +1,4 @@
-"""The page, part 2 (issue 6), in Chromium against a real server: every control changes the live session as
+"""The page's settings panel and output, in Chromium against a real server: every control changes the live session as
 the REST API reports it, the URL reproduces a run, custom CSV data, the gradient check, the symmetry lesson,
 the language switch, export and import, the scenarios and the output views."""
 
@@ -354,7 +354,7 @@ def test_output_views_draw_while_playing(page: Any, live_server: Any) -> None:  
 
 
 FORWARD_JS = """
-import { forwardGrid, netOf, toMats } from "./static/js/forward.js";
+import { forwardGrid, netOf, toMats } from "./static/js/core/forward.js";
 const { weights, config, x } = JSON.parse(await new Promise((ok) => {
   let s = ""; process.stdin.on("data", (d) => (s += d)); process.stdin.on("end", () => ok(s));
 }));

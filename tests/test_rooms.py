@@ -341,8 +341,8 @@ async def test_idle_sessions_expire_and_their_rooms_close(client: httpx.AsyncCli
     room = await open_room(client, teacher)
     student = await fork(client, room["code"], "Ada")
     owned = await new_session(client)
-    store.sessions[owned["id"]].owners += 1  # a live socket opened with its token: its owner is there
-    viewer = store.sessions[teacher["id"]].watch()  # a room's viewer does not keep the teacher's session alive
+    store.sessions[owned["id"]].live.owners += 1  # a live socket opened with its token: its owner is there
+    viewer = store.sessions[teacher["id"]].live.watch()  # a room's viewer does not keep the teacher's session alive
     try:
         gone = store.expire(now=time.monotonic() + store.settings.session_ttl + 10)
         assert set(gone) == {teacher["id"], student["id"]}
@@ -354,7 +354,7 @@ async def test_idle_sessions_expire_and_their_rooms_close(client: httpx.AsyncCli
         assert r.status_code == 404
         assert (await get(client, owned))["id"] == owned["id"]
     finally:
-        store.sessions[owned["id"]].owners -= 1
+        store.sessions[owned["id"]].live.owners -= 1
 
 
 async def test_recently_used_sessions_do_not_expire(client: httpx.AsyncClient):
@@ -376,8 +376,8 @@ async def test_one_frame_build_serves_every_viewer(client: httpx.AsyncClient, mo
     session = client.app.state.store.sessions[created["id"]]  # type: ignore[attr-defined]
     builds = []
     build = hub._build_frame
-    monkeypatch.setattr(hub, "_build_frame", lambda s: builds.append(s.version) or build(s))
-    session.mark_changed()  # a new version: 50 viewers' senders wake and want its frame at once
+    monkeypatch.setattr(hub, "_build_frame", lambda s: builds.append(s.live.version) or build(s))
+    session.live.mark_changed()  # a new version: 50 viewers' senders wake and want its frame at once
     frames = await asyncio.gather(*(hub.frame(session) for _ in range(50)))
     assert len(set(frames)) == 1
     assert len(builds) == 1, f"{len(builds)} builds of one frame"

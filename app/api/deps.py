@@ -1,4 +1,7 @@
-"""Dependencies shared by the routes: the settings and the session store of the running app."""
+"""Dependencies shared by the routes: the settings and the session store of the running app.
+
+Layer: API.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 from starlette.routing import NoMatchFound
 
+from app.api.errors import ApiError
 from app.api.guard import ADDRESS_KEY, CLIENT_KEY
-from app.sessions import ApiError, SessionStore
+from app.sessions import SessionStore
 from app.settings import Settings
 
 

@@ -1,9 +1,13 @@
-"""Every refusal as JSON with a human-readable ``detail`` naming the field, and the right status."""
+"""Every refusal as JSON with a human-readable ``detail`` naming the field, and the right status.
+
+Layer: API. ``ApiError`` is a refusal the routes make themselves, with its status; the session layer's
+refusals (``app.sessions.errors``) get theirs from ``STATUS``, and the engine's (``EngineError``) are 422.
+The live channel (``app.api.live``) maps the same refusals to its ``error`` codes with ``status_of``.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,24 +17,40 @@ from starlette.responses import Response
 
 from app import examples
 from app.engine import EngineError
-from app.schemas import ErrorOut
-from app.sessions import ApiError
+from app.schemas import ErrorOut, refusal
+from app.sessions import errors as refusals
+from app.sessions.errors import SessionError
 from app.wire import JSONResponse
 
 log = logging.getLogger("backprop_playground")
 
 
-_UNION_TAG = re.compile(r"^(?:[a-z-]+\[.*\]|int|float|str|bool|none)$")  # pydantic's name of a union member
-_MODEL_TAG = re.compile(r"^[A-Z][A-Za-z]*$")  # a model's name, the tag of a union of models (fields are snake_case)
+class ApiError(Exception):
+    """A refusal a route makes itself, with its HTTP status and a human-readable detail (naming the field where
+    there is one)."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header") and not _MODEL_TAG.match(str(p))]
-    parts = [p for p in parts if not (_UNION_TAG.match(p) and len(parts) > 1)]
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
-    return out or "body"
+STATUS: dict[type[SessionError], int] = {
+    refusals.NoToken: 401,
+    refusals.WrongToken: 403,
+    refusals.NotFound: 404,
+    refusals.OverLimit: 429,
+    refusals.ServerFull: 503,
+    refusals.StorageUnavailable: 503,
+}
+
+
+def status_of(err: SessionError | ApiError) -> int:
+    """The HTTP status of a refusal."""
+    if isinstance(err, ApiError):
+        return err.status
+    return next((code for kind, code in STATUS.items() if isinstance(err, kind)), 422)
 
 
 def _message(e: dict[str, Any]) -> tuple[str, str]:
@@ -38,7 +58,8 @@ def _message(e: dict[str, Any]) -> tuple[str, str]:
     if e.get("type") == "json_invalid":
         at = e.get("loc", ("body", "?"))[-1]
         return "body", f"invalid JSON at character {at}"
-    return _field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")).removeprefix("Value error, ")
+    field, message = refusal(e)
+    return field or "body", message
 
 
 def _validation(request: Request, exc: Exception) -> Response:
@@ -49,13 +70,14 @@ def _validation(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail or "invalid request", "field": field, "errors": clean}, status_code=422)
 
 
-def _api(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError | SessionError)
     body: dict[str, Any] = {"detail": exc.detail}
     if exc.field:
         body["field"] = exc.field
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _engine(request: Request, exc: Exception) -> Response:
@@ -107,7 +129,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(ApiError, _api)
+    app.add_exception_handler(ApiError, _refused)
+    app.add_exception_handler(SessionError, _refused)
     app.add_exception_handler(EngineError, _engine)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,6 +1,8 @@
 """The gate every request passes (pure ASGI): the ``Host`` it names, the address it counts against, the client
 cookie the server signs, and the cap on live sockets per address.
 
+Layer: API (ASGI middleware, before routing).
+
 * **Host.** A request must name the server itself (localhost, 127.0.0.1, [::1], the address it came in on) or a
   host in ``BPP_ALLOWED_HOSTS``; anything else is 400 (a websocket is closed with 1008). This stops DNS
   rebinding: a page on ``evil.example`` resolved to 127.0.0.1 still says ``Host: evil.example``.

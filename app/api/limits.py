@@ -1,4 +1,7 @@
-"""Request body limit: a body larger than ``max_body_bytes`` is refused with 413 without reading it all."""
+"""Request body limit: a body larger than ``max_body_bytes`` is refused with 413 without reading it all.
+
+Layer: API (ASGI middleware).
+"""
 
 from __future__ import annotations
 

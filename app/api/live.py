@@ -1,4 +1,7 @@
-"""The live channel (SPEC §4, docs/protocol.md): websocket ``/api/sessions/{id}/ws``.
+"""The live channel (docs/protocol.md): websocket ``/api/sessions/{id}/ws``.
+
+Layer: API; the session layer's ``LiveHub`` (``app.sessions.live``) runs the play loops and builds the frames,
+this module sends them: ``Connection.sender`` is where a frame leaves for a socket.
 
 One reader loop handles the client's messages in order; one sender loop wakes on every change of the
 session and sends, newest first, what the client has not seen: a ``state`` when settings or weights changed,
@@ -12,7 +15,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,11 +26,12 @@ from starlette.websockets import WebSocketState
 
 from app import wire
 from app.api.deps import client_key
+from app.api.errors import status_of
 from app.api.guard import ADDRESS_KEY, own_host
 from app.engine import EngineError
-from app.live import LiveHub, probe_message, step_message, step_samples
-from app.schemas import SessionPatch
-from app.sessions import ApiError, Session, SessionStore
+from app.schemas import GradcheckRequest, ResetRequest, SessionPatch, first_refusal
+from app.sessions import LiveHub, Session, SessionError, SessionStore
+from app.sessions.live import probe_message
 from app.settings import Settings
 
 router = APIRouter()
@@ -55,9 +58,10 @@ class TraceMsg(_Msg):
     sample: StrictInt = Field(ge=0)
 
 
-class ResetMsg(_Msg):
+class ResetMsg(ResetRequest):
+    """``reset``: the body of ``POST …/reset``."""
+
     type: str
-    seed: StrictInt | None = Field(None, ge=0, le=2**32 - 1)
 
 
 class SetWeightMsg(_Msg):
@@ -68,10 +72,10 @@ class SetWeightMsg(_Msg):
     value: float
 
 
-class GradcheckMsg(_Msg):
+class GradcheckMsg(GradcheckRequest):
+    """``gradcheck``: the body of ``POST …/gradcheck`` (the same bounds and defaults)."""
+
     type: str
-    samples: list[StrictInt] | None = Field(None, min_length=1, max_length=256)
-    epsilon: float = Field(1e-5, gt=0, le=0.1)
 
 
 class SetMsg(SessionPatch):
@@ -137,7 +141,7 @@ class Connection:
         self.hub = hub
         self.settings = settings
         self.credits = CREDITS
-        self.wake = session.watch()
+        self.wake = session.live.watch()
         self.send_lock = asyncio.Lock()
         self.last_probe = 0.0
         rate = ws.app.state.rates.ws_message
@@ -188,44 +192,44 @@ class Connection:
     async def sender(self) -> None:
         """Send what changed, newest first; frames only while there is credit, at most BPP_FPS a second."""
         session, store = self.session, self.hub.store
-        seen_config, seen_status, seen_frame = session.config_version, session.status, -1
-        sent: tuple[int, int, bool, bool] | None = None  # what the last frame showed (app.live.Frame)
-        seen_trace = session.trace_seq
+        seen_config, seen_status, seen_frame = session.live.config_version, session.status, -1
+        sent: tuple[int, int, bool, bool] | None = None  # what the last frame showed (app.sessions.live.Frame)
+        seen_trace = session.live.trace_seq
         period = 1.0 / self.settings.fps
         while True:
             await self.wake.wait()
             self.wake.clear()
             if store.sessions.get(session.id) is not session:
                 await self.ws.close(
-                    CLOSE_GONE, "the session expired" if session.ended == "expired" else "the session was deleted"
+                    CLOSE_GONE, "the session expired" if session.live.ended == "expired" else "the session was deleted"
                 )
                 return
             if self.alive is not None and not self.alive():
                 await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
-            if session.config_version != seen_config:
-                seen_config = session.config_version
+            if session.live.config_version != seen_config:
+                seen_config = session.live.config_version
                 await self.send({"type": "state", "session": session.view()})
             if session.status != seen_status and session.status == "playing":  # a start: before its frames
                 seen_status = session.status
                 await self.send(status_message(session))
-            if session.trace_seq != seen_trace and session.last_trace is not None:
-                seen_trace = session.trace_seq
-                await self.send_raw(session.last_trace)
-            if self.credits > 0 and session.version != seen_frame and sent is not None:
+            if session.live.trace_seq != seen_trace and session.live.last_trace is not None:
+                seen_trace = session.live.trace_seq
+                await self.send_raw(session.live.last_trace)
+            if self.credits > 0 and session.live.version != seen_frame and sent is not None:
                 # A change that leaves the frame as it was (play, pause, a status) sends no frame: every
                 # frame shows a new step or new weights, or the fresh metrics of a step shown with late ones.
-                shows = (session.trainer.step_count, session.config_version, session.trainer.diverged)
-                if shows == sent[:3] and (sent[3] or session.playing):
-                    seen_frame = session.version
-            if self.credits > 0 and session.version != seen_frame:
+                shows = (session.trainer.step_count, session.live.config_version, session.trainer.diverged)
+                if shows == sent[:3] and (sent[3] or session.live.playing):
+                    seen_frame = session.live.version
+            if self.credits > 0 and session.live.version != seen_frame:
                 now = time.monotonic()
                 wait = self.next_frame_at - now
                 if wait > 0:  # rate cap: come back when the period is over
                     asyncio.get_running_loop().call_later(wait, self.wake.set)
                     continue
                 self.next_frame_at = max(self.next_frame_at + period, now + period / 2)
-                seen_frame = session.version
+                seen_frame = session.live.version
                 data, sent = await self.hub.frame(session)
                 self.credits -= 1
                 if not await self.send_raw(data):  # not sent (backlog): no ack will come for it
@@ -234,7 +238,7 @@ class Connection:
                 # a stop (paused, diverged): once the play loop has ended, after the frame that shows where
                 seen_status = session.status
                 message = status_message(session)
-                with contextlib.suppress(ApiError):  # storage down: logged once, reported by /api/health
+                with contextlib.suppress(SessionError):  # storage down: logged once, reported by /api/health
                     await store.commit(session)  # a stop is announced once it is on disk (no-op when saved)
                 await self.send(message)
 
@@ -269,24 +273,22 @@ class Connection:
         try:
             await handler(self, msg)
         except ValidationError as err:
-            first = err.errors()[0]
-            field = ".".join(str(p) for p in first.get("loc", ())) or None
-            await self.error("invalid", f"{field}: {first.get('msg')}", field)
+            field, message = first_refusal(err)
+            await self.error("invalid", f"{field}: {message}" if field else message, field)
         except EngineError as err:
             await self.error("invalid", str(err), err.field)
-        except ApiError as err:
-            code = {503: "storage_unavailable", 429: "busy"}.get(err.status, "invalid")
+        except SessionError as err:
+            code = {503: "storage_unavailable", 429: "busy"}.get(status_of(err), "invalid")
             await self.error(code, err.detail, err.field)
 
 
 def status_message(session: Session) -> dict[str, Any]:
     """``status``: playing, paused or diverged (with why)."""
-    div = session.trainer.divergence
     return {
         "type": "status",
         "status": session.status,
         "step": session.trainer.step_count,
-        "divergence": None if div is None else {"step": div.step, "reason": div.reason},
+        "divergence": wire.divergence(session.trainer.divergence),
     }
 
 
@@ -294,14 +296,14 @@ async def _play(c: Connection, msg: dict[str, Any]) -> None:
     if c.session.trainer.diverged:
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
         return
-    if c.session.playing:  # already playing: nothing changes, but every play is answered
+    if c.session.live.playing:  # already playing: nothing changes, but every play is answered
         await c.send(status_message(c.session))
         return
     c.hub.play(c.session)
 
 
 async def _pause(c: Connection, msg: dict[str, Any]) -> None:
-    if not c.session.playing and c.session.id not in c.hub.loops:  # already stopped: say so
+    if not c.session.live.playing and c.session.id not in c.hub.loops:  # already stopped: say so
         await c.send(status_message(c.session))
         return
     c.hub.pause(c.session)
@@ -326,30 +328,8 @@ async def _step(c: Connection, msg: dict[str, Any]) -> None:
     if m.sample is not None:
         _sample(session, m.sample)
     c.hub.pause(session)
-    limit = c.settings.max_trace_samples
-
-    def step() -> str | None:
-        shown = step_samples(session, m.unit)
-        if shown > limit:  # the same cap as REST backprop, checked before the step
-            raise EngineError(
-                "unit",
-                f"this step's trace would show {shown} samples, more than the limit of {limit}: "
-                "step by sample, or lower batch_size",
-            )
-        out = step_message(session, m.unit, m.sample)
-        session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
-        return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
-
-    async with session.run_lock:
-        text = await session.run(step)
-    if text is None:
-        session.mark_changed()
+    if not await c.hub.step(session, m.unit, m.sample):
         await c.error("diverged", "the run diverged: reset, change the learning rate or the weights first")
-        return
-    # Every watcher of the session (the stepping client, a room's viewers) gets the trace from its sender.
-    session.last_trace = text
-    session.trace_seq += 1
-    session.mark_changed()
 
 
 async def _trace(c: Connection, msg: dict[str, Any]) -> None:
@@ -373,9 +353,9 @@ async def _set(c: Connection, msg: dict[str, Any]) -> None:
     def apply() -> None:
         session.apply_changes(changes, c.settings)
         if "steps_per_frame" in m.model_fields_set:
-            session.steps_per_frame = m.steps_per_frame or None
+            session.live.steps_per_frame = m.steps_per_frame or None
         if m.probe is not None:
-            session.probe = m.probe
+            session.live.probe = m.probe
 
     await c.hub.store.apply(session, apply)
 
@@ -386,9 +366,7 @@ async def _reset(c: Connection, msg: dict[str, Any]) -> None:
 
 
 async def _set_weight(c: Connection, msg: dict[str, Any]) -> None:
-    m = SetWeightMsg.model_validate(msg)
-    if not math.isfinite(m.value):
-        raise EngineError("value", "must be a finite number")
+    m = SetWeightMsg.model_validate(msg)  # the engine refuses a non-finite value (and the model refuses it first)
     await c.hub.store.apply(c.session, lambda: c.session.trainer.set_weight(m.layer, m.row, m.column, m.value))
 
 
@@ -435,8 +413,8 @@ async def authenticate(ws: WebSocket, session_id: str, store: SessionStore) -> S
     except (WebSocketDisconnect, RuntimeError, OSError):  # the client left first: nothing to answer, one line
         log.debug("live socket from %s closed before it authenticated", _peer(ws))
         return None
-    except (TimeoutError, ValueError, KeyError, ApiError) as err:
-        reason = err.detail if isinstance(err, ApiError) else "authenticate first: {type: auth, token}"
+    except (TimeoutError, ValueError, KeyError, SessionError) as err:
+        reason = err.detail if isinstance(err, SessionError) else "authenticate first: {type: auth, token}"
         await ws.close(CLOSE_POLICY, reason[:120])
         return None
 
@@ -472,10 +450,10 @@ async def serve(
         "read_only": read_only,
         "session": session.view(),
         "steps_per_frame": hub.steps_per_frame(session),
-        "probe": session.probe,
+        "probe": session.live.probe,
     }
     if not read_only:
-        session.owners += 1
+        session.live.owners += 1
     sender: asyncio.Task[None] | None = None
     try:
         await conn.send(hello)
@@ -493,9 +471,9 @@ async def serve(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        session.unwatch(conn.wake)
+        session.live.unwatch(conn.wake)
         if not read_only:
-            session.owners -= 1
+            session.live.owners -= 1
         if sender is not None:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,4 +1,7 @@
-"""Health, version and the built-in datasets."""
+"""Health, version and the built-in datasets.
+
+Layer: API.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The OpenAPI description: what /openapi.json, /docs and /redoc show (the routes declare their own models,
-refusals and examples; this adds the overview, the tags and the exact list of refusals)."""
+refusals and examples; this adds the overview, the tags and the exact list of refusals).
+
+Layer: API.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The pages (SPEC §5–§6): ``GET /`` renders ``templates/index.html``; ``GET /room/{code}`` renders a classroom
-room (``templates/room.html``) for the students; their scripts and styles are under /static."""
+"""The pages (docs/page.md, docs/classroom.md): ``GET /`` renders ``templates/index.html``; ``GET /room/{code}``
+renders a classroom room (``templates/room.html``) for the students; their scripts and styles are under /static.
+
+Layer: API.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 from app import __version__
 from app.api.deps import url_for
 from app.assets import TEMPLATES_DIR
-from app.rooms import RoomStore, normalize_code
-from app.sessions import ApiError
+from app.sessions.errors import NotFound
+from app.sessions.rooms import RoomStore, normalize_code
 from app.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -71,7 +74,7 @@ def room_page(request: Request, code: str) -> Response:
     rooms: RoomStore = request.app.state.rooms
     try:
         room = rooms.get(canonical)
-    except ApiError:
+    except NotFound:
         return secured(request, _room_page(request, canonical if _valid(canonical) else code[:20], "unknown"))
     return secured(request, _room_page(request, room.code, "open", room.title))
 

@@ -1,4 +1,7 @@
-"""Room routes (SPEC §6): open, view, fork, class view, close, and the read-only live channel."""
+"""Room routes (docs/classroom.md): open, view, fork, class view, close, and the read-only live channel.
+
+Layer: API; thin handlers over ``app.sessions.rooms``.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,8 @@ from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_f
 from app.api.errors import responses
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
-from app.live import LiveHub
-from app.rooms import Room, RoomStore
 from app.schemas import ClassOut, CreateRoom, ExportDocument, ForkedSession, ForkRequest, RoomCreated, RoomOut
-from app.sessions import ApiError
+from app.sessions import LiveHub, NotFound, Room, RoomStore
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -140,7 +141,7 @@ async def room_socket(ws: WebSocket, code: str) -> None:
     try:
         room: Room = rooms.get(code)
         session = rooms.teacher_session(room)
-    except ApiError as err:
+    except NotFound as err:
         await ws.close(4404, err.detail[:120])
         return
 

@@ -1,4 +1,7 @@
-"""REST routes for sessions (SPEC §3): thin handlers over ``app.sessions`` and ``app.wire``."""
+"""REST routes for sessions (docs/api.md): thin handlers over ``app.sessions`` and ``app.wire``.
+
+Layer: API. Refusals are raised, never caught here: ``app.api.errors`` answers each with its status.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app import wire
 from app.api.deps import CreateRate, SettingsDep, StoreDep, client_address, client_key
-from app.api.errors import responses
+from app.api.errors import ApiError, responses
 from app.engine import EngineError
 from app.schemas import (
     BackpropRequest,
@@ -30,10 +33,9 @@ from app.schemas import (
     TrainResult,
     WeightsBody,
 )
-from app.sessions import ApiError, Session, finite_rows, trainer_from_export
+from app.sessions import Session, finite_rows, trainer_from_export
 
 router = APIRouter(prefix="/api", tags=["sessions"])
-GRADCHECK_DEFAULT_SAMPLES = 32
 TOKEN_SCHEME = HTTPBearer(
     auto_error=False,  # a missing token is the store's 401, with the shared error body
     scheme_name="token",
@@ -80,14 +82,10 @@ async def create_session(
     client, address = client_key(request), client_address(request)
     if isinstance(body, ImportSession):
         async with store.heavy(client):
-            try:
-                doc = body.import_.model_dump()
-                (config, trainer), charge = await store.build(
-                    trainer_from_export, doc, settings, client=client, address=address
-                )
-            except EngineError as err:
-                field = err.field if err.field.startswith("import") else f"import.{err.field}"
-                raise ApiError(422, f"{field}: {err.message}", field) from None
+            doc = body.import_.model_dump()
+            (config, trainer), charge = await store.build(
+                trainer_from_export, doc, settings, client=client, address=address
+            )
             session, token = await store.create(config, client, trainer, charge=charge)
     else:
         session, token = await store.create(body or SessionConfig(), client, address=address)
@@ -112,10 +110,7 @@ async def patch_session(session: SessionDep, patch: SessionPatch, settings: Sett
     changes = patch.model_dump(exclude_unset=True)
     if changes.get("hidden") is not None and changes.get("activation") is None:
         changes["activation"] = session.config.activation  # one name spreads over the new hidden layers
-    try:
-        await store.apply(session, lambda: session.apply_changes(changes, settings))
-    except EngineError as err:
-        raise ApiError.from_engine(err) from None
+    await store.apply(session, lambda: session.apply_changes(changes, settings))
     return wire.JSONResponse(session.view())
 
 
@@ -171,7 +166,7 @@ async def train_session(
 
         while True:
             done += await session.run(chunk)
-            session.mark_changed()
+            session.live.mark_changed()
             finished = done >= req.steps if req.steps is not None else session.trainer.epoch >= target_epoch
             gone = store.sessions.get(session.id) is not session  # deleted while training
             if finished or gone or session.trainer.diverged or time.perf_counter() > deadline:
@@ -222,10 +217,7 @@ async def backprop(
         return session.one_off(lambda: wire.trace(tr.trace_samples(samples)))
 
     async with store.heavy(client_key(request)):
-        try:
-            return wire.JSONResponse(await session.run(run))
-        except EngineError as err:
-            raise ApiError.from_engine(err) from None
+        return wire.JSONResponse(await session.run(run))
 
 
 @router.post(
@@ -246,10 +238,7 @@ async def gradcheck(
     checked (``checked`` says how many; the others are null), so that the check takes seconds, not minutes."""
     req = req or GradcheckRequest()
     async with store.heavy(client_key(request)):
-        try:
-            out = await session.run(lambda: session.gradcheck(req.samples, req.epsilon, settings))
-        except EngineError as err:
-            raise ApiError.from_engine(err) from None
+        out = await session.run(lambda: session.gradcheck(req.samples, req.epsilon, settings))
     return wire.JSONResponse(out)
 
 
@@ -269,10 +258,7 @@ async def get_weights(session: SessionDep) -> Response:
 )
 async def put_weights(session: SessionDep, body: WeightsBody, store: StoreDep) -> Response:
     """Replace Θ (shapes checked); resets the optimizer state and keeps the counters."""
-    try:
-        await store.apply(session, lambda: session.trainer.set_weights(body.weights))
-    except EngineError as err:
-        raise ApiError.from_engine(err) from None
+    await store.apply(session, lambda: session.trainer.set_weights(body.weights))
     return wire.JSONResponse({"weights": session.view()["weights"]})
 
 

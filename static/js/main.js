@@ -1,79 +1,43 @@
 // The composition root: one store, the live socket, the views and the controller, wired together.
 
 import "./i18n/page.js";
-import { mountClassroom } from "./classroom.js";
-import { addConfigActions } from "./config-actions.js";
-import { createController } from "./controller.js";
-import { mountControls } from "./controls.js";
+import { mountClassroom } from "./classroom/classroom.js";
+import { createController } from "./core/controller.js";
+import { configFromUrl, forkedFrom } from "./core/session.js";
+import { LiveSocket } from "./core/socket.js";
+import { createStore, initialState } from "./core/store.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
-import { LazyInspector } from "./inspector-lazy.js";
-import { mountLessons } from "./lessons.js";
-import { mountOffline } from "./offline.js";
-import { NetworkView } from "./network-view.js";
-import { mountOutput } from "./output.js";
-import { mountPanel } from "./panel.js";
-import { configFromUrl, forkedFrom } from "./session.js";
-import { LiveSocket } from "./socket.js";
-import { onSwipe } from "./swipe.js";
-import { mountStage } from "./stage.js";
-import { mountFolds, reveal } from "./fold.js";
-import { createStore } from "./store.js";
-import { mountTabs } from "./tabs.js";
-import { savedSize } from "./textsize.js";
-import { Timeline } from "./timeline.js";
-import { UnitMaps } from "./unit-maps.js";
+import { LazyInspector } from "./inspector/inspector-lazy.js";
+import { NetworkView } from "./net/network-view.js";
+import { onSwipe } from "./net/swipe.js";
+import { mountOutput } from "./output/output.js";
+import { UnitMaps } from "./output/unit-maps.js";
+import { mountControls } from "./page/controls.js";
+import { mountFolds, reveal } from "./page/fold.js";
+import { mountOffline } from "./page/offline.js";
+import { mountTabs } from "./page/tabs.js";
+import { savedSize } from "./page/textsize.js";
+import { addConfigActions } from "./panel/config-actions.js";
+import { mountLessons } from "./panel/lessons.js";
+import { mountPanel } from "./panel/panel.js";
+import { mountStage } from "./scenes/stage.js";
+import { Timeline } from "./scenes/timeline.js";
 
 const $ = (id) => document.getElementById(id);
 await ready();
 applyI18n(document);
 const url = configFromUrl(location.search);
 
-const store = createStore({
-  auth: null,
-  session: null,
-  sizes: [],
-  connection: "connecting",
-  status: "paused",
-  divergence: null,
-  metrics: null,
-  step: 0,
-  epoch: 0,
-  frame: null,
-  trace: null,
-  phase: 0,
-  mode: "live",
-  view: "weights",
-  source: "probe",
-  sample: 0,
-  unit: "sample",
-  row: 0,
-  selection: null,
-  speed: 1,
-  autoplay: true,
-  size: savedSize(),
-  notice: url.error,
-  lang: getLang(),
-  tab: "output",
-  pace: url.pace,
-  scenario: url.scenario,
-  datasets: [],
-  data: null,
-  history: null,
-  showTest: false,
-  discretize: false,
-  maps: true,
-  logLoss: false,
-  gradcheck: null,
-  gradcheckBusy: false,
-  controlError: null,
-});
+const store = createStore(
+  initialState({ size: savedSize(), notice: url.error, lang: getLang(), pace: url.pace, scenario: url.scenario }),
+);
 bindLangSelect($("lang"));
 onLangChange((lang) => store.set({ lang }));
 
 const socket = new LiveSocket();
 let stage = null;
 const timeline = new Timeline({
-  render: (index, p) => stage && stage.renderStep(index, p),
+  render: (index, p) => stage?.renderStep(index, p),
   phase: (index) => store.set({ phase: index }),
 });
 const actions = addConfigActions({
@@ -104,7 +68,7 @@ mountPanel({ store, actions, root: document });
 mountOutput({ store, actions, maps, root: document });
 let gradcheckView = null; // the table module is loaded on the first check
 $("gradcheck-run").addEventListener("click", async () => {
-  gradcheckView ||= import("./gradcheck-view.js").then((m) => m.mountGradcheck({ store, root: document }));
+  gradcheckView ||= import("./inspector/gradcheck-view.js").then((m) => m.mountGradcheck({ store, root: document }));
   await gradcheckView;
   actions.gradcheck();
 });
@@ -114,13 +78,23 @@ mountFolds(document);
 mountOffline({
   store,
   banner: $("offline"),
-  parts: [document.querySelector(".transport"), $("controls"), $("step"), $("random-sample"), $("sample-wrap"), $("gradcheck-run"), $("banner-reset")],
+  parts: [
+    document.querySelector(".transport"),
+    $("controls"),
+    $("step"),
+    $("random-sample"),
+    $("sample-wrap"),
+    $("gradcheck-run"),
+    $("banner-reset"),
+  ],
 });
 
 // A debug hook for tests and the curious: the store, the socket and the actions.
 window.__bpp = { store, socket, actions, timeline };
 
-actions.start().catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
+actions
+  .start()
+  .catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
 mountClassroom({ store, root: document.getElementById("classroom") });
 
 // A fork made in a room: a way back to the room (the fork stays this tab's session).
@@ -130,5 +104,5 @@ const paintBack = () => {
   back.hidden = !forkedFrom(sessionStorage);
   if (room) [back.href, back.textContent] = [`/room/${encodeURIComponent(room)}`, t("room.back", { code: room })];
 };
-store.subscribe((s, changed) => (changed.has("auth") || changed.has("lang")) && paintBack());
+store.subscribe((_s, changed) => (changed.has("auth") || changed.has("lang")) && paintBack());
 paintBack();

@@ -1,29 +1,30 @@
-// The room page's composition root (SPEC §6): the teacher's run live and read-only, drawn by the same
+// The room page's composition root (docs/classroom.md): the teacher's run live and read-only, drawn by the same
 // modules as the main page (the network view, the stage, the timeline, the inspector, the controller), a
 // button that forks it into a session of one's own, and the join box for a missing or unknown code.
 // The room's channel (/api/rooms/{code}/ws) needs no token and takes only `ack` and `trace`.
 
 import "./i18n/page.js";
-import { CODE_RE, normalizeCode, roomCall } from "./room-api.js";
-import { createController } from "./controller.js";
-import { paintPhaseButtons, showSize } from "./controls.js";
-import { mountFolds, reveal } from "./fold.js";
-import { fmt, fmtCount } from "./format.js";
-import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
+import { CODE_RE, normalizeCode } from "./classroom/join-code.js";
+import { roomCall } from "./classroom/room-api.js";
+import { createController } from "./core/controller.js";
+import { fmtCount } from "./core/format.js";
+import { LiveSocket } from "./core/socket.js";
+import { createStore, initialState } from "./core/store.js";
 import { ready } from "./i18n/index.js";
-import { Inspector } from "./inspector.js";
-import { NetworkView } from "./network-view.js";
-import { mountOffline } from "./offline.js";
-import { mountOutput } from "./output.js";
-import { plotData } from "./plot-data.js";
-import { LiveSocket } from "./socket.js";
-import { onSwipe } from "./swipe.js";
-import { mountStage } from "./stage.js";
-import { createStore } from "./store.js";
-import { mountTabs } from "./tabs.js";
-import { savedSize } from "./textsize.js";
-import { Timeline } from "./timeline.js";
-import { UnitMaps } from "./unit-maps.js";
+import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
+import { Inspector } from "./inspector/inspector.js";
+import { NetworkView } from "./net/network-view.js";
+import { onSwipe } from "./net/swipe.js";
+import { mountOutput } from "./output/output.js";
+import { plotData } from "./output/plot-data.js";
+import { UnitMaps } from "./output/unit-maps.js";
+import { paintPhaseButtons, paintReadout, setText, showSize } from "./page/controls.js";
+import { mountFolds, reveal } from "./page/fold.js";
+import { mountOffline } from "./page/offline.js";
+import { mountTabs } from "./page/tabs.js";
+import { savedSize } from "./page/textsize.js";
+import { mountStage } from "./scenes/stage.js";
+import { Timeline } from "./scenes/timeline.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -64,15 +65,10 @@ function mountJoin() {
 
 // -- the room --------------------------------------------------------------------------------------------
 function mountRoom(code) {
-  const store = createStore({
-    auth: null, session: null, sizes: [], connection: "connecting", status: "paused", divergence: null,
-    metrics: null, step: 0, epoch: 0, frame: null, trace: null, phase: 0, mode: "live", view: "weights",
-    source: "probe", sample: 0, unit: "sample", row: 0, selection: null, speed: 1, autoplay: true,
-    size: savedSize(), notice: null, closed: false, lang: getLang(), tab: "output", data: null, history: null,
-    showTest: false, discretize: false, maps: true, logLoss: false,
-  });
+  const store = createStore(initialState({ size: savedSize(), lang: getLang() }));
   onLangChange((lang) => store.set({ lang }));
-  const roomUrl = () => `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/rooms/${encodeURIComponent(code)}/ws`;
+  const roomUrl = () =>
+    `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/rooms/${encodeURIComponent(code)}/ws`;
   const socket = new LiveSocket(roomUrl);
   // Before the controller's own listener, which would start a session of our own: a room that is gone was
   // closed (or its teacher's session ended). Nothing to resume.
@@ -82,7 +78,7 @@ function mountRoom(code) {
   });
   let stage = null;
   const timeline = new Timeline({
-    render: (index, p) => stage && stage.renderStep(index, p),
+    render: (index, p) => stage?.renderStep(index, p),
     phase: (index) => store.set({ phase: index }),
   });
   const actions = {
@@ -105,13 +101,13 @@ function mountRoom(code) {
   mountFolds(document);
   mountOffline({ store, banner: $("offline"), parts: [$("trace"), $("sample"), $("fork-form")] });
   if (body.dataset.export !== "0") syncData(store, code);
-  mountRoomControls(store, actions, socket);
+  mountRoomControls(store, actions);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
   socket.connect({ id: code, token: null });
 }
 
-function mountRoomControls(store, actions, socket) {
+function mountRoomControls(store, actions) {
   const on = (id, type, fn) => $(id).addEventListener(type, fn);
   const traceSample = () => {
     const n = store.get().session ? store.get().session.n_train : 1;
@@ -134,7 +130,9 @@ function mountRoomControls(store, actions, socket) {
     $("speed-out").textContent = `${speed}×`;
     actions.setSpeed(speed);
   });
-  document.querySelectorAll("input[name=view]").forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
+  document
+    .querySelectorAll("input[name=view]")
+    .forEach((r) => r.addEventListener("change", () => actions.setView(r.value)));
   document.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.target instanceof Element && e.target.closest("input, textarea, select, [contenteditable=true]")) return;
@@ -145,7 +143,7 @@ function mountRoomControls(store, actions, socket) {
     }
   });
 
-  const text = (id, value) => $(id).textContent !== value && ($(id).textContent = value);
+  const text = (id, value) => setText($(id), value);
   const paint = (s, changed) => {
     const has = (...keys) => keys.some((k) => changed.has(k));
     if (has("status", "closed", "lang")) {
@@ -159,12 +157,7 @@ function mountRoomControls(store, actions, socket) {
       actions.setTab("output");
     }
     if (has("trace") && s.trace && s.trace.kind === "step") actions.setTab("inspector");
-    if (has("step", "epoch", "metrics")) {
-      text("r-step", fmtCount(s.step));
-      text("r-epoch", fmtCount(s.epoch));
-      text("r-train", fmt(s.metrics?.train_loss));
-      text("r-test", fmt(s.metrics?.test_loss));
-    }
+    if (has("step", "epoch", "metrics")) paintReadout(s, $);
     if (has("connection", "closed", "lang")) {
       const state = s.closed ? "closed" : s.connection;
       text("conn-text", t(`room.conn_${state}`));

@@ -2,17 +2,22 @@
 // the trace helpers and the step-mode timeline with a fake clock.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-
-import { countParts, layoutNetwork, linkKey, nodeKey } from "../../static/js/layout.js";
-import { fmt, fmtFactor, isNum, parseFmt } from "../../static/js/format.js";
-import { intensity, linkWidth, maxAbs, segment, signClass } from "../../static/js/scales.js";
-import { derivative, outputRule, phaseName, pick, sampleLoss } from "../../static/js/trace.js";
-import { Timeline } from "../../static/js/timeline.js";
+import { fmt, fmtFactor, isNum, parseFmt } from "../../static/js/core/format.js";
+import { derivative, outputRule, phaseName, pick, sampleLoss } from "../../static/js/core/trace.js";
+import { countParts, layoutNetwork, linkKey, nodeKey } from "../../static/js/net/layout.js";
+import { intensity, linkWidth, maxAbs, segment, signClass } from "../../static/js/net/scales.js";
+import { Timeline } from "../../static/js/scenes/timeline.js";
 
 const BOX = { width: 900, height: 520 };
 
 test("layout has every unit, one bias unit per non-output layer and every link", () => {
-  for (const sizes of [[2, 1], [2, 3, 1], [2, 4, 2, 1], [2, 2, 2, 2, 1], [6, 8, 8, 8, 8, 8, 8, 3]]) {
+  for (const sizes of [
+    [2, 1],
+    [2, 3, 1],
+    [2, 4, 2, 1],
+    [2, 2, 2, 2, 1],
+    [6, 8, 8, 8, 8, 8, 8, 3],
+  ]) {
     const lay = layoutNetwork(sizes, BOX);
     const parts = countParts(sizes);
     assert.equal(lay.nodes.filter((n) => !n.bias).length, parts.units);
@@ -42,7 +47,10 @@ test("links follow Θ^(l)[k][j]: from unit j of layer l (0 = bias) to unit k + 1
 test("columns go left to right, units top to bottom, bias units in one row on top, all inside the box", () => {
   const lay = layoutNetwork([3, 5, 4, 2], BOX);
   const xs = [1, 2, 3, 4].map((l) => lay.nodes.find((n) => n.layer === l).x);
-  assert.deepEqual([...xs].sort((a, b) => a - b), xs);
+  assert.deepEqual(
+    [...xs].sort((a, b) => a - b),
+    xs,
+  );
   const biasY = lay.nodes.filter((n) => n.bias).map((n) => n.y);
   assert.equal(new Set(biasY).size, 1);
   for (const n of lay.nodes) {
@@ -51,7 +59,10 @@ test("columns go left to right, units top to bottom, bias units in one row on to
     if (!n.bias) assert.ok(n.y > biasY[0], `${n.key} below the bias row`);
   }
   const l2 = lay.nodes.filter((n) => n.layer === 2 && !n.bias).map((n) => n.y);
-  assert.deepEqual([...l2].sort((a, b) => a - b), l2);
+  assert.deepEqual(
+    [...l2].sort((a, b) => a - b),
+    l2,
+  );
 });
 
 test("a crowded network gets smaller units and is marked dense; a tiny box still lays out", () => {
@@ -80,7 +91,8 @@ test("numbers: ~4 significant digits, a real minus, never NaN or Infinity", () =
   assert.equal(fmt(3.0e38), "3×10³⁸");
   assert.equal(fmtFactor(-2), "(−2)");
   assert.ok(isNum(1) && !isNum(NaN) && !isNum(null));
-  for (const x of [0.6814, -0.04307, 4.632e-5, -1.235e5]) assert.ok(Math.abs(parseFmt(fmt(x)) - x) <= Math.abs(x) * 1e-12);
+  for (const x of [0.6814, -0.04307, 4.632e-5, -1.235e5])
+    assert.ok(Math.abs(parseFmt(fmt(x)) - x) <= Math.abs(x) * 1e-12);
 });
 
 test("scales: sign classes, clipped intensities, widths grow with |value|, NaN-safe", () => {
@@ -90,15 +102,39 @@ test("scales: sign classes, clipped intensities, widths grow with |value|, NaN-s
   assert.equal(intensity(5, 2), 1);
   assert.equal(intensity(NaN, 2), 0);
   assert.ok(linkWidth(0.1, 1) < linkWidth(0.5, 1));
-  assert.equal(maxAbs([[1, -3], [NaN, 2]]), 3);
+  assert.equal(
+    maxAbs([
+      [1, -3],
+      [NaN, 2],
+    ]),
+    3,
+  );
   assert.equal(segment(0.5, 0, 0.25), 1);
 });
 
 test("trace helpers: phase names, rows and means, g'(z), the output rule, per-sample losses", () => {
   assert.equal(phaseName({ phase: "backward", layer: 3 }), "backward:3");
   assert.equal(phaseName({ phase: "cost" }), "cost");
-  assert.deepEqual(pick([[1, 2], [3, 4]], 1), [3, 4]);
-  assert.deepEqual(pick([[1, 2], [3, 4]], -1), [2, 3]);
+  assert.deepEqual(
+    pick(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      1,
+    ),
+    [3, 4],
+  );
+  assert.deepEqual(
+    pick(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      -1,
+    ),
+    [2, 3],
+  );
   assert.equal(derivative("tanh", 0.3, 0.5).value, 0.75);
   assert.equal(derivative("sigmoid", 0.3, 0.25).value, 0.1875);
   assert.equal(derivative("relu", 0, 0).value, 0);

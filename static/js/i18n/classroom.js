@@ -1,4 +1,4 @@
-// The classroom's strings (SPEC §6): the teacher's panel on the main page (classroom.js), registered with
+// The classroom's strings (docs/classroom.md): the teacher's panel on the main page (classroom.js), registered with
 // the page's i18n through extend() (English) and lazy() (简体中文, i18n/classroom-zh.js, which holds the room
 // page's too: loaded by ready() when chosen). The room page's English strings are in i18n/room.js.
 // Importing t from here makes sure the table is registered before the page awaits ready().
@@ -10,7 +10,8 @@ export { applyI18n, bindLangSelect, getLang, onLangChange, t } from "./index.js"
 const en = {
   // the teacher's panel
   "room.heading": "Classroom",
-  "room.intro": "Show this run live to a class: students open the room's page with its code, watch every step, and fork it into a session of their own.",
+  "room.intro":
+    "Show this run live to a class: students open the room's page with its code, watch every step, and fork it into a session of their own.",
   "room.title_label": "Title",
   "room.title_placeholder": "optional, e.g. Lecture 4: XOR",
   "room.open": "Open a room",

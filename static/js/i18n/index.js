@@ -46,7 +46,8 @@ export function extend(table) {
  * @param {() => Promise<Record<string, Record<string, string>>>} load
  */
 export function lazy(lang, load) {
-  (loaders[lang] = loaders[lang] || []).push(load);
+  loaders[lang] ||= [];
+  loaders[lang].push(load);
 }
 
 async function ensure(lang) {
@@ -69,7 +70,7 @@ export function ready() {
  * @returns {string}
  */
 export function t(key, vars) {
-  const s = (tables[current] && tables[current][key]) ?? tables.en[key] ?? key;
+  const s = tables[current]?.[key] ?? tables.en[key] ?? key;
   if (!vars) return s;
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }

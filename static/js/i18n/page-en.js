@@ -46,12 +46,14 @@ export const en = {
   "api.unreachable": "the server cannot be reached ({why})",
   "notice.expired": "The session had expired: a new one was started.",
   "notice.not_sent": "Not sent: the server cannot be reached. Try again when the connection is back.",
-  "notice.rewound": "Reconnected: the run is at step {now}; it was at step {was} when the connection dropped (the server restarted from its last save, or the run was reset meanwhile).",
+  "notice.rewound":
+    "Reconnected: the run is at step {now}; it was at step {was} when the connection dropped (the server restarted from its last save, or the run was reset meanwhile).",
   "conn.banner": "The server cannot be reached: reconnecting… Nothing you do is sent until it is back.",
   "notice.no_session": "Could not start a session: {why}",
   "url.bad_config": "the URL's config is not a JSON object ({why})",
   "url.refused": "The config was refused ({why}); using the default network instead.",
-  "url.custom_data": "This link was made with custom data, which a link cannot carry: built-in data is used instead. Export the run to share it with its data.",
+  "url.custom_data":
+    "This link was made with custom data, which a link cannot carry: built-in data is used instead. Export the run to share it with its data.",
   // the stage
   "stage.label": "The network",
   "stage.toolbar": "Step mode",
@@ -111,8 +113,10 @@ export const en = {
   "maps.hidden": "this unit's output over the input plane",
   "maps.output": "the network's output over the plane",
   // captions (step mode)
-  "cap.playing": "<strong>Training</strong> — the graph shows the latest frame. Pause, then Step (→) to follow one update phase by phase.",
-  "cap.idle": "<strong>Step mode</strong> — choose a sample and press Step (or →): the forward pass, the cost, the error flowing backward, the gradients and the update, phase by phase.",
+  "cap.playing":
+    "<strong>Training</strong> — the graph shows the latest frame. Pause, then Step (→) to follow one update phase by phase.",
+  "cap.idle":
+    "<strong>Step mode</strong> — choose a sample and press Step (or →): the forward pass, the cost, the error flowing backward, the gradients and the update, phase by phase.",
   "cap.who_batch": "a mini-batch of m = {m}",
   "cap.who_sample": "sample #{n}",
   "cap.input": "{eq}: the input of {who}.",
@@ -136,22 +140,27 @@ export const en = {
   "deriv.relu": "1 if z > 0, else 0",
   "deriv.leaky": "1 if z > 0, else 0.01",
   // the inspector
-  "insp.empty": "Click a unit (circle) or a link of the network — or Tab to a unit and press Enter — to see its numbers and the formula that produced them.",
+  "insp.empty":
+    "Click a unit (circle) or a link of the network — or Tab to a unit and press Enter — to see its numbers and the formula that produced them.",
   "insp.waiting": "Waiting for the first numbers from the server…",
   "insp.finite": "Enter a finite number.",
   "insp.sent": "Sent; the network updates when the server confirms.",
   "insp.bias_of": "bias unit of layer {l}",
-  "insp.bias_text": "{a}, always: it has no input and no δ. Its weights {th} are the biases of layer {next}; select one of its links for its gradient.",
+  "insp.bias_text":
+    "{a}, always: it has no input and no δ. Its weights {th} are the biases of layer {next}; select one of its links for its gradient.",
   "insp.input_unit": "input unit {u} of layer {l}",
   "insp.hidden_unit": "hidden unit {u} of layer {l}",
   "insp.output_unit": "output unit {u} of layer {l}",
   "insp.mean_delta": "batch mean of δ",
   "insp.input_text": "An input: {a}. There is no {d}: inputs are data, not something the network learns.",
-  "insp.mean_note": "The formula for δ holds sample by sample (a mean of products is not the product of means): choose a row of the batch to see it with its numbers.",
+  "insp.mean_note":
+    "The formula for δ holds sample by sample (a mean of products is not the product of means): choose a row of the batch to see it with its numbers.",
   "insp.step_once": "Step once to see how δ was computed.",
   "insp.out_error": "The error at the output",
-  "insp.same_delta": "The same δ<sup>(L)</sup> = a − y comes from two pairings: mean squared error with a <b>linear</b> output (g′ = 1), and cross-entropy with a <b>sigmoid or softmax</b> output (g′ cancels the loss's own 1/(a(1 − a))). So backprop starts the same way for regression and for classification.",
-  "insp.not_same_delta": "With a linear output and mse, or a {ce} output and cross-entropy, δ<sup>(L)</sup> would be just a − y. Here g′(z) multiplies it: where the output saturates, g′ ≈ 0 and learning slows down.",
+  "insp.same_delta":
+    "The same δ<sup>(L)</sup> = a − y comes from two pairings: mean squared error with a <b>linear</b> output (g′ = 1), and cross-entropy with a <b>sigmoid or softmax</b> output (g′ cancels the loss's own 1/(a(1 − a))). So backprop starts the same way for regression and for classification.",
+  "insp.not_same_delta":
+    "With a linear output and mse, or a {ce} output and cross-entropy, δ<sup>(L)</sup> would be just a − y. Here g′(z) multiplies it: where the output saturates, g′ ≈ 0 and learning slows down.",
   "insp.target_in_trace": "The target y is in step traces: Step to see the terms.",
   "insp.how_delta": "How δ was computed",
   "insp.select_link": "select this link",
@@ -199,7 +208,8 @@ export const en = {
   "out.log_scale": "log scale",
   "out.accuracy": "Accuracy",
   "out.grad": "Gradient size per layer ‖D<sup>(l)</sup>‖",
-  "out.grad_hint": "Lines far apart: the earlier layers learn far slower (<b>vanishing</b> gradients); lines shooting up: <b>exploding</b> gradients.",
+  "out.grad_hint":
+    "Lines far apart: the earlier layers learn far slower (<b>vanishing</b> gradients); lines shooting up: <b>exploding</b> gradients.",
   "out.train": "train",
   "out.test": "test",
   "out.reg_term": "regularization R",

@@ -44,7 +44,8 @@ export const zh = {
   "conn.offline": "离线",
   "conn.banner": "无法连接服务器：正在重新连接…… 恢复连接之前，你的操作都不会发送。",
   "notice.not_sent": "未发送：无法连接服务器。连接恢复后请再试一次。",
-  "notice.rewound": "已重新连接：训练现在在第 {now} 步；连接断开时是第 {was} 步（服务器从上次保存处重启，或者期间训练被重置了）。",
+  "notice.rewound":
+    "已重新连接：训练现在在第 {now} 步；连接断开时是第 {was} 步（服务器从上次保存处重启，或者期间训练被重置了）。",
   "api.unreachable": "无法连接服务器（{why}）",
   "notice.expired": "会话已过期：已新建一个会话。",
   "notice.no_session": "无法创建会话：{why}",
@@ -109,7 +110,8 @@ export const zh = {
   "maps.hidden": "该单元在输入平面上的输出",
   "maps.output": "网络在输入平面上的输出",
   "cap.playing": "<strong>训练中</strong> —— 网络图显示最新一帧。暂停后按“单步”（→），可逐阶段跟踪一次更新。",
-  "cap.idle": "<strong>单步模式</strong> —— 选一个样本并按“单步”（或 →）：前向传播、代价、误差反向流动、梯度和更新，逐个阶段展示。",
+  "cap.idle":
+    "<strong>单步模式</strong> —— 选一个样本并按“单步”（或 →）：前向传播、代价、误差反向流动、梯度和更新，逐个阶段展示。",
   "cap.who_batch": "一个 m = {m} 的小批量",
   "cap.who_sample": "样本 #{n}",
   "cap.input": "{eq}：{who}的输入。",
@@ -132,12 +134,14 @@ export const zh = {
   "rule.mse_other": "均方误差配 {out} 输出：δ = (a − y)·g′(z)，g′ ≠ 1",
   "deriv.relu": "z > 0 时为 1，否则为 0",
   "deriv.leaky": "z > 0 时为 1，否则为 0.01",
-  "insp.empty": "点击网络中的一个单元（圆圈）或一条连线 —— 或用 Tab 移到单元后按 Enter —— 查看它的数值以及产生这些数值的公式。",
+  "insp.empty":
+    "点击网络中的一个单元（圆圈）或一条连线 —— 或用 Tab 移到单元后按 Enter —— 查看它的数值以及产生这些数值的公式。",
   "insp.waiting": "正在等待服务器的第一批数据…",
   "insp.finite": "请输入一个有限的数。",
   "insp.sent": "已发送；服务器确认后网络会更新。",
   "insp.bias_of": "第 {l} 层的偏置单元",
-  "insp.bias_text": "{a}，恒定不变：它没有输入，也没有 δ。它的权重 {th} 就是第 {next} 层的偏置；选择它的一条连线可查看梯度。",
+  "insp.bias_text":
+    "{a}，恒定不变：它没有输入，也没有 δ。它的权重 {th} 就是第 {next} 层的偏置；选择它的一条连线可查看梯度。",
   "insp.input_unit": "第 {l} 层的输入单元 {u}",
   "insp.hidden_unit": "第 {l} 层的隐藏单元 {u}",
   "insp.output_unit": "第 {l} 层的输出单元 {u}",
@@ -146,8 +150,10 @@ export const zh = {
   "insp.mean_note": "δ 的公式是逐样本成立的（乘积的平均不等于平均的乘积）：请选择批中的一行来查看带数值的公式。",
   "insp.step_once": "先单步一次，才能看到 δ 是怎样算出来的。",
   "insp.out_error": "输出层的误差",
-  "insp.same_delta": "同样的 δ<sup>(L)</sup> = a − y 来自两种搭配：均方误差配<b>线性</b>输出（g′ = 1），以及交叉熵配 <b>sigmoid 或 softmax</b> 输出（g′ 抵消了损失自身的 1/(a(1 − a))）。因此回归和分类的反向传播起点完全相同。",
-  "insp.not_same_delta": "如果是线性输出配 mse，或 {ce} 输出配交叉熵，δ<sup>(L)</sup> 就只是 a − y。这里还要乘上 g′(z)：输出饱和时 g′ ≈ 0，学习会变慢。",
+  "insp.same_delta":
+    "同样的 δ<sup>(L)</sup> = a − y 来自两种搭配：均方误差配<b>线性</b>输出（g′ = 1），以及交叉熵配 <b>sigmoid 或 softmax</b> 输出（g′ 抵消了损失自身的 1/(a(1 − a))）。因此回归和分类的反向传播起点完全相同。",
+  "insp.not_same_delta":
+    "如果是线性输出配 mse，或 {ce} 输出配交叉熵，δ<sup>(L)</sup> 就只是 a − y。这里还要乘上 g′(z)：输出饱和时 g′ ≈ 0，学习会变慢。",
   "insp.target_in_trace": "目标值 y 在单步追踪中才有：请单步查看各项。",
   "insp.how_delta": "δ 是怎样算出来的",
   "insp.select_link": "选择这条连线",

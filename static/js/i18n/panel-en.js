@@ -31,7 +31,8 @@ export const en = {
   "ctl.per_layer": "per layer",
   "ctl.output": "Output",
   "ctl.loss": "Loss",
-  "ctl.pairs": "Allowed: <b>mse</b> with a linear, sigmoid or tanh output; <b>cross-entropy</b> with a sigmoid or softmax output; softmax needs 2 or more outputs.",
+  "ctl.pairs":
+    "Allowed: <b>mse</b> with a linear, sigmoid or tanh output; <b>cross-entropy</b> with a sigmoid or softmax output; softmax needs 2 or more outputs.",
   "ctl.training": "Training",
   "ctl.lr": "Learning rate",
   "ctl.lr_pick": "Learning rate: a common value",
@@ -102,7 +103,8 @@ export const en = {
   "io.imported": "Imported {name}: the run continues from step {step}.",
   "io.not_json": "{name} is not a JSON document ({why}).",
   "io.refused": "The import was refused: {why}",
-  "gc.intro": "Is backprop right? Compare its gradient <i>D</i> with the slope measured numerically, (<i>J</i>(Θ + ε) − <i>J</i>(Θ − ε)) / 2ε, weight by weight.",
+  "gc.intro":
+    "Is backprop right? Compare its gradient <i>D</i> with the slope measured numerically, (<i>J</i>(Θ + ε) − <i>J</i>(Θ − ε)) / 2ε, weight by weight.",
   "gc.run": "Run the gradient check",
   "gc.running": "Checking every weight…",
   "gc.verdict_ok": "Backprop's gradient agrees with the numerical one.",
@@ -111,7 +113,8 @@ export const en = {
   "gc.overall": "overall relative error",
   "gc.max": "largest per weight",
   "gc.stale": "Computed at step {step}; the weights have changed since: run it again.",
-  "gc.formula": "Relative error per weight: |D<sub>a</sub> − D<sub>n</sub>| / (|D<sub>a</sub>| + |D<sub>n</sub>|); green ✓ below 10⁻⁵, amber ~ below 10⁻³, red ✗ above.",
+  "gc.formula":
+    "Relative error per weight: |D<sub>a</sub> − D<sub>n</sub>| / (|D<sub>a</sub>| + |D<sub>n</sub>|); green ✓ below 10⁻⁵, amber ~ below 10⁻³, red ✗ above.",
   "gc.layer_max": "largest relative error {err}",
   "gc.index": "Θ index",
   "gc.analytic": "analytic D",
@@ -121,7 +124,8 @@ export const en = {
   "sym.badge": "symmetric",
   "sym.badge_title": "Every unit of layer {l} has the same incoming weights",
   "sym.title": "Symmetry: identical units",
-  "sym.text": "In layer l = {layers}, every unit has the same incoming weights (initialization: <b>{init}</b>): identical units compute the same function and get the same δ and the same update, so they stay identical — the layer works like one unit. Random initialization breaks the symmetry.",
+  "sym.text":
+    "In layer l = {layers}, every unit has the same incoming weights (initialization: <b>{init}</b>): identical units compute the same function and get the same δ and the same update, so they stay identical — the layer works like one unit. Random initialization breaks the symmetry.",
   "sym.try": "Now try xavier",
   "sc.xor.title": "XOR needs a hidden layer",
   "sc.symmetry.title": "Symmetry (zeros initialization)",

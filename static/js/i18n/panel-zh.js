@@ -30,7 +30,8 @@ export const zh = {
   "ctl.per_layer": "逐层设置",
   "ctl.output": "输出",
   "ctl.loss": "损失",
-  "ctl.pairs": "允许的搭配：<b>mse</b> 配线性、sigmoid 或 tanh 输出；<b>交叉熵</b>配 sigmoid 或 softmax 输出；softmax 至少需要 2 个输出。",
+  "ctl.pairs":
+    "允许的搭配：<b>mse</b> 配线性、sigmoid 或 tanh 输出；<b>交叉熵</b>配 sigmoid 或 softmax 输出；softmax 至少需要 2 个输出。",
   "ctl.training": "训练",
   "ctl.lr": "学习率",
   "ctl.lr_pick": "学习率：常用值",
@@ -101,7 +102,8 @@ export const zh = {
   "io.imported": "已导入 {name}：从第 {step} 步继续训练。",
   "io.not_json": "{name} 不是 JSON 文档（{why}）。",
   "io.refused": "导入被拒绝：{why}",
-  "gc.intro": "反向传播算得对吗？把它的梯度 <i>D</i> 与数值方法测得的斜率 (<i>J</i>(Θ + ε) − <i>J</i>(Θ − ε)) / 2ε 逐个权重地比较。",
+  "gc.intro":
+    "反向传播算得对吗？把它的梯度 <i>D</i> 与数值方法测得的斜率 (<i>J</i>(Θ + ε) − <i>J</i>(Θ − ε)) / 2ε 逐个权重地比较。",
   "gc.run": "运行梯度检验",
   "gc.running": "正在检验每个权重…",
   "gc.verdict_ok": "反向传播的梯度与数值梯度一致。",
@@ -110,7 +112,8 @@ export const zh = {
   "gc.overall": "总体相对误差",
   "gc.max": "单个权重的最大值",
   "gc.stale": "在第 {step} 步计算；此后权重已改变：请重新运行。",
-  "gc.formula": "每个权重的相对误差：|D<sub>a</sub> − D<sub>n</sub>| / (|D<sub>a</sub>| + |D<sub>n</sub>|)；低于 10⁻⁵ 为绿色 ✓，低于 10⁻³ 为琥珀色 ~，更高为红色 ✗。",
+  "gc.formula":
+    "每个权重的相对误差：|D<sub>a</sub> − D<sub>n</sub>| / (|D<sub>a</sub>| + |D<sub>n</sub>|)；低于 10⁻⁵ 为绿色 ✓，低于 10⁻³ 为琥珀色 ~，更高为红色 ✗。",
   "gc.layer_max": "最大相对误差 {err}",
   "gc.index": "Θ 下标",
   "gc.analytic": "解析梯度 D",
@@ -120,7 +123,8 @@ export const zh = {
   "sym.badge": "对称",
   "sym.badge_title": "第 {l} 层的每个单元都有相同的输入权重",
   "sym.title": "对称性：完全相同的单元",
-  "sym.text": "在第 l = {layers} 层，每个单元都有相同的输入权重（初始化：<b>{init}</b>）：相同的单元计算相同的函数，得到相同的 δ 和相同的更新，因此一直相同 —— 整层只相当于一个单元。随机初始化可以打破这种对称。",
+  "sym.text":
+    "在第 l = {layers} 层，每个单元都有相同的输入权重（初始化：<b>{init}</b>）：相同的单元计算相同的函数，得到相同的 δ 和相同的更新，因此一直相同 —— 整层只相当于一个单元。随机初始化可以打破这种对称。",
   "sym.try": "改用 xavier 试试",
   "sc.xor.title": "异或需要一个隐藏层",
   "sc.symmetry.title": "对称性（全零初始化）",

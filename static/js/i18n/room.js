@@ -25,8 +25,10 @@ extend({
     "room.unknown_plain": "There is no open room with that code.",
     "room.join_other": "Join another room",
     "room.open_playground": "Open the playground",
-    "room.closed_banner": "The teacher closed this room. The network below is the last one shown; forks made from it live on.",
-    "room.expired_banner": "This room has ended: the teacher's session was left unused for too long. The network below is the last one shown; forks made from it live on.",
+    "room.closed_banner":
+      "The teacher closed this room. The network below is the last one shown; forks made from it live on.",
+    "room.expired_banner":
+      "This room has ended: the teacher's session was left unused for too long. The network below is the last one shown; forks made from it live on.",
     "room.read_only": "Read-only",
     "room.read_only_title": "The teacher's run: fork it to drive your own",
     "room.stage_aria": "The teacher's network",
@@ -43,7 +45,8 @@ extend({
     "room.live_title": "Show the latest training frame instead of this trace",
     "room.inspector": "Inspector",
     "room.fork_heading": "Your own copy",
-    "room.fork_why": "Fork the teacher's network as it is now — the same data, settings and weights — into a session of your own: train it, step it, change anything.",
+    "room.fork_why":
+      "Fork the teacher's network as it is now — the same data, settings and weights — into a session of your own: train it, step it, change anything.",
     "room.fork_name": "Your name (optional; the teacher sees it)",
     "room.fork": "Fork this network",
     "room.forking": "Forking…",
@@ -66,12 +69,15 @@ extend({
  * watches and traces, and cannot step. Registered by room.js only, over the page's table. */
 const roomOnly = {
   en: {
-    "cap.playing": "<strong>The teacher is training</strong> — the graph shows the latest frame. When the teacher steps, the update plays here phase by phase.",
-    "cap.idle": "<strong>Watching</strong> — when the teacher steps, the forward pass, the cost, the error flowing backward, the gradients and the update play here phase by phase. Or pick a sample and press <em>Trace it</em> to follow its pass at the teacher's weights.",
+    "cap.playing":
+      "<strong>The teacher is training</strong> — the graph shows the latest frame. When the teacher steps, the update plays here phase by phase.",
+    "cap.idle":
+      "<strong>Watching</strong> — when the teacher steps, the forward pass, the cost, the error flowing backward, the gradients and the update play here phase by phase. Or pick a sample and press <em>Trace it</em> to follow its pass at the teacher's weights.",
   },
   zh: {
     "cap.playing": "<strong>老师正在训练</strong>——图中显示最新的一帧。老师单步执行时，这次更新会在这里逐阶段播放。",
-    "cap.idle": "<strong>观看中</strong>——老师单步执行时，前向传播、代价、反向流动的误差、梯度和更新会在这里逐阶段播放。也可以选一个样本并按<em>追踪</em>，在老师当前的权重下查看它的传播过程。",
+    "cap.idle":
+      "<strong>观看中</strong>——老师单步执行时，前向传播、代价、反向流动的误差、梯度和更新会在这里逐阶段播放。也可以选一个样本并按<em>追踪</em>，在老师当前的权重下查看它的传播过程。",
   },
 };
 
