@@ -36,7 +36,7 @@ from app.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger("backprop_playground")
-PROTOCOL = 2  # docs/protocol.md, "Versions", says what changed from 1
+PROTOCOL = 3  # docs/protocol.md, "Versions", says what changed from 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -133,10 +133,12 @@ class Connection:
         settings: Settings,
         read_only: bool,
         alive: Callable[[], bool] | None = None,
+        notes: Callable[[], tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
         self.ws = ws
         self.read_only = read_only
         self.alive = alive
+        self.notes = notes
         self.session = session
         self.hub = hub
         self.settings = settings
@@ -195,6 +197,7 @@ class Connection:
         seen_config, seen_status, seen_frame = session.live.config_version, session.status, -1
         sent: tuple[int, int, bool, bool] | None = None  # what the last frame showed (app.sessions.live.Frame)
         seen_trace = session.live.trace_seq
+        seen_note = 0  # a room's lesson: version 0 is "none yet", so a lesson in progress is sent at once
         period = 1.0 / self.settings.fps
         while True:
             await self.wake.wait()
@@ -207,6 +210,11 @@ class Connection:
             if self.alive is not None and not self.alive():
                 await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
+            if self.notes is not None:
+                version, note = self.notes()
+                if version != seen_note:
+                    seen_note = version
+                    await self.send(note)
             if session.live.config_version != seen_config:
                 seen_config = session.live.config_version
                 await self.send({"type": "state", "session": session.view()})
@@ -439,9 +447,11 @@ async def serve(
     settings: Settings,
     read_only: bool = False,
     alive: Callable[[], bool] | None = None,
+    notes: Callable[[], tuple[int, dict[str, Any]]] | None = None,
 ) -> None:
-    """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false)."""
-    conn = Connection(ws, session, hub, settings, read_only, alive)
+    """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false);
+    ``notes`` gives a versioned message (a room's lesson) sent whenever its version changes."""
+    conn = Connection(ws, session, hub, settings, read_only, alive, notes)
     hello = {
         "type": "hello",
         "protocol": PROTOCOL,

@@ -9,12 +9,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response, WebSocket
 
-from app import wire
+from app import examples, wire
 from app.api.deps import CreateRate, StoreDep, client_address, client_key, url_for
 from app.api.errors import responses
 from app.api.live import accept, serve
 from app.api.sessions import bearer, state
-from app.schemas import ClassOut, CreateRoom, ExportDocument, ForkedSession, ForkRequest, RoomCreated, RoomOut
+from app.schemas import (
+    ClassOut,
+    CreateRoom,
+    ExportDocument,
+    ForkedSession,
+    ForkRequest,
+    LessonAnswer,
+    LessonOut,
+    LessonRequest,
+    RoomCreated,
+    RoomOut,
+)
 from app.sessions import LiveHub, NotFound, Room, RoomStore
 from app.settings import Settings
 
@@ -54,7 +65,10 @@ async def get_room(code: str, rooms: RoomsDep) -> Response:
     room = rooms.get(code)
     session = rooms.teacher_session(room)
     out = state(session)
-    return wire.JSONResponse({"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out})
+    lesson = room.lesson.state() if room.lesson else None
+    return wire.JSONResponse(
+        {"code": room.code, "title": room.title, "forks": len(rooms.forks(room)), "session": out, "lesson": lesson}
+    )
 
 
 @router.post(
@@ -97,7 +111,39 @@ async def class_view(code: str, rooms: RoomsDep, token: TokenDep) -> Response:
     """Teacher token: every fork with its name, step and current loss."""
     room = rooms.get(code)
     rooms.check_teacher(room, token)
-    return wire.JSONResponse({"code": room.code, "forks": rooms.class_view(room)})
+    lesson = room.lesson.tally() if room.lesson else None
+    return wire.JSONResponse({"code": room.code, "forks": rooms.class_view(room), "lesson": lesson})
+
+
+@router.put(
+    "/{code}/lesson",
+    response_model=LessonOut | None,
+    operation_id="set_room_lesson",
+    responses={200: {"content": {"application/json": {"example": examples.LESSON}}}, **responses(401, 403, 404, 422)},
+)
+async def set_lesson(code: str, body: LessonRequest, rooms: RoomsDep, token: TokenDep) -> Response:
+    """Teacher token: show a lesson step and training sample on every student's room page (the room's live
+    channel sends them as a ``lesson`` message); ``{"lesson": null}`` stops. Answers: the lesson with the
+    class's predictions on its sample (null when stopped)."""
+    room = rooms.get(code)
+    rooms.check_teacher(room, token)
+    lesson = rooms.set_lesson(room, body.lesson, body.step, body.sample)
+    return wire.JSONResponse(lesson.tally() if lesson else None)
+
+
+@router.post(
+    "/{code}/lesson/answers",
+    status_code=204,
+    response_class=Response,
+    operation_id="answer_room_lesson",
+    responses=responses(404, 409, 422),
+)
+async def answer_lesson(code: str, body: LessonAnswer, request: Request, rooms: RoomsDep) -> Response:
+    """Public: a student's verdict on one prediction of the lesson's current sample (right or not, as the
+    student's page judged it). Each student's first answer per prediction counts in the class view."""
+    room = rooms.get(code)
+    rooms.answer(room, client_key(request), body.prediction, body.sample, body.right)
+    return Response(status_code=204)
 
 
 @router.delete(
@@ -148,4 +194,8 @@ async def room_socket(ws: WebSocket, code: str) -> None:
     def alive() -> bool:
         return not room.closed
 
-    await serve(ws, session, hub, settings, read_only=True, alive=alive)
+    def lesson() -> tuple[int, dict[str, object]]:
+        state = room.lesson.state() if room.lesson else {"lesson": None}
+        return room.lesson_version, {"type": "lesson", **state}
+
+    await serve(ws, session, hub, settings, read_only=True, alive=alive, notes=lesson)

@@ -19,14 +19,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import wire
+from app.engine import EngineError
 from app.sessions.build import trainer_from_export
-from app.sessions.errors import NotFound, NoToken, OverLimit, SessionError, StorageUnavailable, WrongToken
+from app.sessions.errors import MovedOn, NotFound, NoToken, OverLimit, SessionError, StorageUnavailable, WrongToken
 from app.sessions.session import Session
 from app.sessions.storage import Storage, StorageError, hash_token
 from app.sessions.store import SessionStore
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# The derivation lesson's predictions and the step each is asked at (static/js/lesson/steps.js).
+PREDICTION_STEPS = {"delta3": 3, "delta2": 4, "grad": 4, "update": 8} | {
+    f"quiz.{q}": 9 for q in ("theta_count", "delta1", "direction", "nonoutput", "shape", "first")
+}
+MAX_LESSON_ANSWERS = 2000  # students counted per prediction and sample: a tally, bounded
 
 
 def new_code() -> str:
@@ -42,6 +48,28 @@ def normalize_code(code: str) -> str:
 
 
 @dataclass(eq=False)
+class Lesson:
+    """The lesson step and sample the teacher shows the room, and the students' first verdicts on its
+    predictions for that sample (by client; self-reported: a tally for the class view, not a grade)."""
+
+    lesson: str
+    step: int
+    sample: int
+    version: int
+    answers: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def state(self) -> dict[str, Any]:
+        return {"lesson": self.lesson, "step": self.step, "sample": self.sample}
+
+    def tally(self) -> dict[str, Any]:
+        counts = [
+            {"prediction": p, "step": PREDICTION_STEPS[p], "answered": len(by), "right": sum(by.values())}
+            for p, by in self.answers.items()
+        ]
+        return {**self.state(), "answers": sorted(counts, key=lambda c: (c["step"], c["prediction"]))}
+
+
+@dataclass(eq=False)
 class Room:
     """A teacher's session shown to a class."""
 
@@ -51,6 +79,8 @@ class Room:
     title: str
     created: float = field(default_factory=time.time)
     closed: bool = False
+    lesson: Lesson | None = None  # not saved: a restart ends the lesson, not the room
+    lesson_version: int = 0
 
 
 class RoomStore:
@@ -165,6 +195,37 @@ class RoomStore:
                 }
             )
         return out
+
+    def set_lesson(self, room: Room, lesson: str | None, step: int, sample: int) -> Lesson | None:
+        """Show a lesson step and sample to the room (None: no lesson) and wake its viewers; a new sample or
+        lesson starts a new tally."""
+        if lesson is None:
+            room.lesson_version += 1
+            room.lesson = None
+        else:
+            n_train = self.teacher_session(room).trainer.n_train
+            if sample >= n_train:
+                raise EngineError("sample", f"must be a training-set index 0..{n_train - 1}, got {sample}")
+            room.lesson_version += 1
+            old = room.lesson
+            same = old is not None and old.lesson == lesson and old.sample == sample
+            room.lesson = Lesson(lesson, step, sample, room.lesson_version, old.answers if same and old else {})
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.live.mark_changed()  # wakes the room's viewers, who then send the new lesson state
+        return room.lesson
+
+    def answer(self, room: Room, client: str, prediction: str, sample: int, right: bool) -> None:
+        """Count a student's first verdict on one prediction of the current lesson sample (409 when the room
+        shows no lesson or another sample: the teacher moved on)."""
+        lesson = room.lesson
+        if lesson is None:
+            raise MovedOn("the room shows no lesson now")
+        if sample != lesson.sample:
+            raise MovedOn(f"the lesson is on sample {lesson.sample} now, not {sample}", field="sample")
+        by = lesson.answers.setdefault(prediction, {})
+        if client not in by and len(by) < MAX_LESSON_ANSWERS:
+            by[client] = right
 
     async def close(self, room: Room, strict: bool = True) -> None:
         """Close the room: viewers are disconnected; forks live on as ordinary sessions. The row goes first

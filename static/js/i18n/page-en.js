@@ -51,6 +51,8 @@ export const en = {
   "conn.banner": "The server cannot be reached: reconnecting… Nothing you do is sent until it is back.",
   "notice.no_session": "Could not start a session: {why}",
   "url.bad_config": "the URL's config is not a JSON object ({why})",
+  "url.bad_lesson": "There is no lesson {lesson}: the lesson is ?lesson=derivation.",
+  "lesson.menu.derivation": "The derivation of backprop, step by step",
   "url.refused": "The config was refused ({why}); using the default network instead.",
   "url.custom_data":
     "This link was made with custom data, which a link cannot carry: built-in data is used instead. Export the run to share it with its data.",

@@ -50,6 +50,8 @@ export const zh = {
   "notice.expired": "会话已过期：已新建一个会话。",
   "notice.no_session": "无法创建会话：{why}",
   "url.bad_config": "链接中的 config 不是 JSON 对象（{why}）",
+  "url.bad_lesson": "没有名为 {lesson} 的课：请用 ?lesson=derivation。",
+  "lesson.menu.derivation": "反向传播的推导，一步一步",
   "url.refused": "配置被拒绝（{why}）；改用默认网络。",
   "url.custom_data": "此链接来自自定义数据，而链接无法携带数据：改用内置数据。如需连同数据分享，请导出运行记录。",
   "stage.label": "网络",
