@@ -7,6 +7,7 @@ Layer: entry point (above ``app.main``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,9 @@ def _workers(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and run it."""
+    # One BLAS thread (unless OPENBLAS_NUM_THREADS says otherwise), set before NumPy loads: the server runs many
+    # small passes at once on few cores, where OpenBLAS's extra threads only spin against the engine's.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from app import __version__
     from app.settings import get_settings
 

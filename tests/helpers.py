@@ -65,7 +65,8 @@ class LiveServer:
         # The server's log goes to a file: a pipe nobody reads would fill and block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 20
+        # Generous: the engine's first compile after an install takes ~15 s of CPU, more on a busy machine.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
@@ -77,7 +78,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("server did not start")
+        raise RuntimeError(f"server did not start: {Path(self.log.name).read_text()[-2000:]}")
 
     def stop(self, kill: bool = False) -> None:
         """Stop the process (SIGKILL with ``kill``)."""
