@@ -50,6 +50,7 @@ SESSION: dict[str, Any] = {
     "epoch": 1,
     "status": "paused",
     "engine_path": "numba",
+    "worker": None,
     "divergence": None,
     "steps_per_frame": None,
     "probe": 0,
@@ -123,7 +124,15 @@ ROOM_CREATED = {
     "title": "Lecture 4: XOR",
     "url": f"http://127.0.0.1:8000/room/{ROOM_CODE}",
 }
-ROOM = {"code": ROOM_CODE, "title": "Lecture 4: XOR", "forks": 1, "session": SESSION}
+LESSON_STATE = {"lesson": "derivation", "step": 4, "sample": 17}
+LESSON = {
+    **LESSON_STATE,
+    "answers": [
+        {"prediction": "delta3", "step": 3, "answered": 12, "right": 9},
+        {"prediction": "delta2", "step": 4, "answered": 10, "right": 4},
+    ],
+}
+ROOM = {"code": ROOM_CODE, "title": "Lecture 4: XOR", "forks": 1, "session": SESSION, "lesson": LESSON_STATE}
 CLASS = {
     "code": ROOM_CODE,
     "forks": [
@@ -139,6 +148,7 @@ CLASS = {
             "train_accuracy": 0.0,
         }
     ],
+    "lesson": LESSON,
 }
 DATASETS = [
     {
@@ -162,6 +172,7 @@ HEALTH = {
     "storage": "ok",
     "engine": {"policy": "auto", "ready": True, "load_seconds": 0.82, "error": None},
     "memory": {"budget_mb": 1024.0, "used_mb": 3.2, "sessions": 12},
+    "worker": None,
 }
 
 # Every refusal, by status: what the body of each looks like.
@@ -170,6 +181,7 @@ ERRORS: dict[int, dict[str, Any]] = {
     401: {"detail": "this call needs the session's token: Authorization: Bearer <token>"},
     403: {"detail": "that token does not open this session"},
     404: {"detail": f"no session {SESSION_ID!r} (it may have expired)"},
+    409: {"detail": "the lesson is on sample 18 now, not 17", "field": "sample"},
     413: {"detail": "request body too large: at most 33554432 bytes"},
     422: {
         "detail": "learning_rate: Input should be greater than 0",

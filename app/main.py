@@ -22,6 +22,7 @@ from app.api.deps import RateLimits
 from app.api.guard import ClientCookies, Guard, raise_open_file_limit
 from app.api.limits import BodyLimit
 from app.assets import STATIC_DIR
+from app.cluster import node as cluster
 from app.engine import paths
 from app.sessions import Database, LiveHub, RoomStore, SessionStore, Storage
 from app.settings import Settings, get_settings
@@ -51,6 +52,8 @@ async def _housekeeping(store: SessionStore, rooms: RoomStore) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app with its own settings and session store (tests build one each)."""
     settings = settings or get_settings()
+    if settings.redis_url:
+        settings = cluster.settings_for_cluster(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,11 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.engine == "auto":
             paths.warm_up()  # compiles or loads the kernels in the background; sessions run NumPy until then
         log.info("open-file limit %d", raise_open_file_limit())
+        node = getattr(app.state, "node", None)
+        if node is not None:  # a worker of a cluster: its lease first, then its sessions
+            await node.start()
         if store.db is not None:
             await store.db.open()
             loaded = await store.load()
             rooms_loaded = await app.state.rooms.load()
             log.info("restored %d sessions and %d rooms from %s", loaded, rooms_loaded, store.db.path)
+        if node is not None:
+            await node.serve()
         task = asyncio.create_task(_housekeeping(store, app.state.rooms))
         try:
             yield
@@ -75,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.flush()
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
+            if node is not None:
+                await node.stop()
 
     # FastAPIOffline: /docs with Swagger UI served from the package, not a CDN (/redoc: app.api.openapi)
     app = FastAPIOffline(
@@ -85,15 +95,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    db: Storage | None = Database(settings.db) if settings.db else None  # another Storage plugs in here
+    db: Storage | None = None
+    if settings.redis_url:  # a worker of a cluster: checkpoints in Redis, shared by every worker
+        db = cluster.database(settings)
+    elif settings.db:
+        db = Database(settings.db)
     app.state.store = SessionStore(settings, db)
     app.state.rooms = RoomStore(app.state.store, db)
     app.state.hub = LiveHub(app.state.store, settings)
-    app.state.rates = RateLimits(settings)
+    app.state.rates = RateLimits(settings, cluster.rate_storage(settings) if settings.redis_url else None)
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db))
+    key = cluster.cookie_key_loader(settings) if settings.redis_url else None
+    app.add_middleware(Guard, settings=settings, cookies=ClientCookies(settings.db, key))
+    if settings.redis_url:
+        cluster.attach(app, settings)
     app.include_router(meta.router)
     app.include_router(sessions.router)
     app.include_router(live.router)

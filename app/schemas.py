@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag
 from app import examples
 from app.engine import TrainConfig
 
-DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "custom"]
+DatasetName = Literal[
+    "circle", "xor", "gauss", "spiral", "moons", "plane", "multi_gauss", "sine", "blobs", "network_n", "custom"
+]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
 OutputActivation = Literal["linear", "sigmoid", "tanh", "softmax"]
@@ -413,6 +415,10 @@ class HealthOut(Out):
     storage: str = Field(description="``ok``, ``none`` (memory only), or why the database cannot be written.")
     engine: EngineOut
     memory: MemoryOut
+    worker: str | None = Field(
+        description="The worker process that answered, in a cluster (`serve --workers`, its tag such as `w2`); "
+        "null for a single process."
+    )
 
 
 class MetricsOut(Out):
@@ -454,6 +460,10 @@ class SessionState(Out):
         "reference: large networks, BPP_ENGINE=numpy, or the first seconds after start-up while the kernels load)."
     )
     divergence: DivergenceOut | None
+    worker: str | None = Field(
+        description="The worker process that owns the session in a cluster (its tag, which also starts the id); "
+        "null for a single process."
+    )
     steps_per_frame: int | None = Field(description="Live channel speed: steps per frame; null = one epoch.")
     probe: int = Field(description="The training sample whose values live frames carry.")
     metrics: MetricsOut
@@ -581,6 +591,71 @@ class RoomCreated(Out):
     url: str
 
 
+LessonName = Literal["derivation"]
+Prediction = Literal[
+    "delta3",
+    "delta2",
+    "grad",
+    "update",
+    "quiz.theta_count",
+    "quiz.delta1",
+    "quiz.direction",
+    "quiz.nonoutput",
+    "quiz.shape",
+    "quiz.first",
+]
+
+
+class LessonState(Out):
+    """The lesson the teacher shows the room: which, the step (1..9) and the training sample."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.LESSON_STATE))
+
+    lesson: LessonName
+    step: int = Field(ge=1, le=9)
+    sample: int = Field(ge=0)
+
+
+class LessonRequest(Model):
+    """Show a lesson step and sample to the room (``lesson`` null: stop showing a lesson)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=example(examples.LESSON_STATE))
+
+    lesson: LessonName | None
+    step: StrictInt = Field(1, ge=1, le=9)
+    sample: StrictInt = Field(0, ge=0)
+
+
+class LessonAnswer(Model):
+    """A student's first verdict on one prediction of the current lesson sample."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=example({"prediction": "delta2", "sample": 17, "right": True})
+    )
+
+    prediction: Prediction
+    sample: StrictInt = Field(ge=0)
+    right: bool
+
+
+class LessonTally(Out):
+    """How many students answered one prediction of the current sample, and how many were right."""
+
+    prediction: Prediction
+    step: int
+    answered: int
+    right: int
+
+
+class LessonOut(LessonState):
+    """The room's lesson with the class's predictions on its current sample (the first answer of each
+    student counts)."""
+
+    model_config = ConfigDict(json_schema_extra=example(examples.LESSON))
+
+    answers: list[LessonTally]
+
+
 class RoomOut(Out):
     """A room as anyone with the code sees it."""
 
@@ -590,6 +665,7 @@ class RoomOut(Out):
     title: str
     forks: int
     session: SessionState
+    lesson: LessonState | None = Field(None, description="The lesson step and sample the teacher shows, if any.")
 
 
 class ForkOut(Out):
@@ -613,3 +689,4 @@ class ClassOut(Out):
 
     code: str
     forks: list[ForkOut]
+    lesson: LessonOut | None = Field(None, description="The lesson shown, with the class's predictions.")

@@ -12,9 +12,10 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+RENAMED = {"BPP_WORKERS": "BPP_ENGINE_THREADS"}  # old settings a server refuses to start with, and their names now
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
 SOURCE = re.compile(r"(https?://)?(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
@@ -130,7 +131,9 @@ class Settings(BaseSettings):
         description="Bytes the server may have queued for one live-channel connection; a message that would "
         "pass it is not sent (the client is told), so a client that stops reading holds no memory.",
     )
-    workers: int = Field(2, ge=1, le=64, description="Worker threads that run engine work for all sessions.")
+    engine_threads: int = Field(
+        2, ge=1, le=64, description="Threads that run engine work for all the sessions of one process."
+    )
     train_slice_ms: float = Field(
         30.0, gt=0, description="Longest a session trains in one go before letting other sessions run, in ms."
     )
@@ -139,6 +142,29 @@ class Settings(BaseSettings):
         description="Training engine: `auto` runs small networks on the compiled (Numba) path once it is loaded, "
         "`numpy` always runs the NumPy reference.",
     )
+
+    redis_url: str = Field(
+        "",
+        description="Redis that the workers of a cluster share (`redis://host:6379/0`): checkpoints, tokens, rooms, "
+        "limits; `serve --workers N` starts its own when empty. Empty in one process: SQLite (`BPP_DB`).",
+    )
+    worker: str = Field(
+        "",
+        pattern=r"^([a-z][a-z0-9]{0,15})?$",
+        description="This worker's tag in a cluster (set by `serve --workers` and the systemd units): new session ids "
+        "start with it, which is how nginx routes them; empty in one process.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: object) -> object:
+        for old, new in RENAMED.items():
+            if old in os.environ:
+                raise ValueError(
+                    f'{old} was renamed {new} (engine threads per process); "workers" now means processes: '
+                    f"`backprop-playground serve --workers N`. Set {new} instead."
+                )
+        return data
 
     @field_validator("create_rate", "ws_message_rate")
     @classmethod

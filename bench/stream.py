@@ -1,6 +1,6 @@
 """The live channel under load: frames per second per client, bytes per frame, step→trace latency, server CPU.
 
-    .venv/bin/python bench/stream.py                          # 1 and 120 sessions, 10 s each, BPP_WORKERS=2
+    .venv/bin/python bench/stream.py                          # 1 and 120 sessions, 10 s each, BPP_ENGINE_THREADS=2
     .venv/bin/python bench/stream.py --sessions 30 --workers 1,2,40
     .venv/bin/python bench/stream.py --shape 8x6 --sessions 1  # the 6-layer × 8-unit network's frames
 
@@ -25,7 +25,7 @@ per run).
 Targets (docs/protocol.md and the issues): one session ≥ 25 fps with step→trace p95 ≤ 30 ms; 120 sessions at
 once (the compiled engine's target; 30 before it), every client ≥ 10 fps with step→trace p95 ≤ 150 ms; a
 frame of a 6 × 8 network ≤ 8 KB. The server is measured warm (its engine warm-up over).
-``--workers`` compares engine pool sizes (BPP_WORKERS): 1 and 2 threads, and 40 — the size of anyio's
+``--workers`` compares engine pool sizes (BPP_ENGINE_THREADS): 1 and 2 threads, and 40 — the size of anyio's
 default thread pool, which stands for "a thread per session" (see app/live.py's module docstring).
 """
 
@@ -275,7 +275,7 @@ async def run(
         "batch_size": 10,
         "seed": 1,
     }
-    env = {"BPP_WORKERS": str(workers)}
+    env = {"BPP_ENGINE_THREADS": str(workers)}
     if fps is not None:
         env["BPP_FPS"] = str(fps)
     server = Server(env).start()
@@ -339,7 +339,9 @@ async def run(
 
 def report(r: Result) -> None:
     cpu_core = 100 * r.cpu_s / r.seconds
-    print(f"\n== {r.sessions} session(s), network {r.shape}, BPP_WORKERS={r.workers}, {r.seconds:.1f} s measured")
+    print(
+        f"\n== {r.sessions} session(s), network {r.shape}, BPP_ENGINE_THREADS={r.workers}, {r.seconds:.1f} s measured"
+    )
     print(f"  frames/s per client    min {min(r.fps):6.1f}   median {statistics.median(r.fps):6.1f}")
     print(
         f"  steps/s per session    min {min(r.steps_per_s):6.0f}   median {statistics.median(r.steps_per_s):6.0f}"
@@ -384,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", default="1,120", help="comma-separated numbers of playing sessions")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run (after a warm-up)")
     parser.add_argument("--shape", default="8x2", help="UNITSxLAYERS of the hidden layers (8x6: the 6 × 8 net)")
-    parser.add_argument("--workers", default="2", help="comma-separated BPP_WORKERS values to compare")
+    parser.add_argument("--workers", default="2", help="comma-separated BPP_ENGINE_THREADS values to compare")
     parser.add_argument("--fps", type=float, default=None, help="BPP_FPS (default: the server's)")
     parser.add_argument(
         "--steps-per-frame", type=int, default=None, help="training steps per frame (default: one epoch)"

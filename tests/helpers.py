@@ -26,7 +26,6 @@ from app.wire import read_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 5.0  # seconds any single expected message may take
-START_WAIT = 60.0  # seconds a server may take to start and warm its engine up (about 19 on a machine at load 14)
 SMALL: dict[str, Any] = {
     "dataset": {"name": "circle", "samples": 200},
     "hidden": [4, 2],
@@ -66,7 +65,8 @@ class LiveServer:
         # The server's log goes to a file: a pipe nobody reads would fill and block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="bpp-server-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + START_WAIT
+        # Generous: the engine's first compile after an install takes ~15 s of CPU, more on a busy machine.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
@@ -78,7 +78,7 @@ class LiveServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("server did not start")
+        raise RuntimeError(f"server did not start: {Path(self.log.name).read_text()[-2000:]}")
 
     def stop(self, kill: bool = False) -> None:
         """Stop the process (SIGKILL with ``kill``)."""

@@ -19,6 +19,7 @@ BUILTINS = {
     "multi_gauss": ("regression", 2, 1),
     "sine": ("regression", 1, 1),
     "blobs": ("multiclass", 2, 3),
+    "network_n": ("regression", 3, 2),
 }
 STATE_KEYS = {
     "id",
@@ -30,6 +31,7 @@ STATE_KEYS = {
     "step",
     "epoch",
     "engine_path",
+    "worker",
     "status",
     "divergence",
     "steps_per_frame",

@@ -27,6 +27,7 @@ SHAPES = {
     "multi_gauss": ("regression", 2, 1),
     "sine": ("regression", 1, 1),
     "blobs": ("multiclass", 2, 3),
+    "network_n": ("regression", 3, 2),
 }
 CLASSIFICATION = [name for name, (task, _, _) in SHAPES.items() if task == "classification"]
 

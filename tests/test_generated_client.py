@@ -58,6 +58,8 @@ def test_generated_client_names_the_operations(generated: Path) -> None:
         "get_class",
         "close_room",
         "remove_fork",
+        "set_room_lesson",
+        "answer_room_lesson",
     }
 
 

@@ -116,7 +116,7 @@ async def test_reads_do_not_queue_behind_heavy_calls_and_one_client_runs_one():
     # The weight cap is above the network's 37,440 weights (minutes of work on any machine), so the call can
     # only end by its time bound, however fast the machine.
     env = {
-        "BPP_WORKERS": "1",
+        "BPP_ENGINE_THREADS": "1",
         "BPP_MAX_CALL_SECONDS": "8",
         "BPP_GRADCHECK_MAX_WORK": "1e15",
         "BPP_MAX_GRADCHECK_WEIGHTS": "100000",

@@ -103,7 +103,7 @@ async def test_hello_carries_the_session_as_rest_returns_it(live_server: LiveSer
     api = await new_session(rest)
     async with connect(live_server, api) as live:
         hello = live.hello
-        assert hello["protocol"] == 2
+        assert hello["protocol"] == 3
         assert hello["credits"] == 2
         assert hello["read_only"] is False
         assert hello["probe"] == 0
@@ -157,7 +157,7 @@ async def test_allowed_origins_setting(own_server: LiveServer):
         async with connect(own_server, api, origin=ALLOWED) as live:
             assert live.hello["fps"] == 30.0
         async with connect(own_server, api, origin=own_server.url) as live:
-            assert live.hello["protocol"] == 2
+            assert live.hello["protocol"] == 3
         url = f"{own_server.ws_url}/api/sessions/{api.id}/ws"
         async with websockets.connect(url, origin="http://other.example", open_timeout=WAIT) as ws:  # type: ignore[arg-type]
             assert await closed_with(ws) == 1008

@@ -44,7 +44,7 @@ def test_operation_ids_read_as_method_names() -> None:
     assert sorted(IDS) == sorted(
         SESSION_CALLS
         | {"health", "list_datasets", "create_session", "open_room", "get_room", "fork_room", "export_room"}
-        | {"get_class", "close_room", "remove_fork"}
+        | {"get_class", "close_room", "remove_fork", "set_room_lesson", "answer_room_lesson"}
     )
 
 
@@ -52,7 +52,13 @@ def test_operation_ids_read_as_method_names() -> None:
 def test_each_operation_is_tagged_and_described(path: str, method: str, op: dict[str, Any]) -> None:
     assert len(op["tags"]) == 1 and op["tags"][0] in {t["name"] for t in OPENAPI["tags"]}
     assert op["summary"] and op["description"]
-    token = op["operationId"] in SESSION_CALLS | {"open_room", "get_class", "close_room", "remove_fork"}
+    token = op["operationId"] in SESSION_CALLS | {
+        "open_room",
+        "get_class",
+        "close_room",
+        "remove_fork",
+        "set_room_lesson",
+    }
     assert (op.get("security") == [{"token": []}]) == token
     if token:
         assert {"401", "403", "404"} <= set(op["responses"])
@@ -104,7 +110,7 @@ def test_the_bearer_scheme_and_the_live_channels_are_declared() -> None:
         "description": OPENAPI["components"]["securitySchemes"]["token"]["description"],
     }
     text = OPENAPI["info"]["description"]
-    for words in ("/api/sessions/{session_id}/ws", "/api/rooms/{code}/ws", "docs/protocol.md", "protocol version 2"):
+    for words in ("/api/sessions/{session_id}/ws", "/api/rooms/{code}/ws", "docs/protocol.md", "protocol version 3"):
         assert words in text
 
 

@@ -39,10 +39,10 @@ async def recv(ws: websockets.ClientConnection) -> dict[str, Any]:
     return decode(await asyncio.wait_for(ws.recv(), WAIT))
 
 
-async def test_the_version_is_2(live_server: LiveServer, rest: httpx.AsyncClient):
-    assert PROTOCOL == 2
+async def test_the_version_is_3(live_server: LiveServer, rest: httpx.AsyncClient):
+    assert PROTOCOL == 3
     async with connect(live_server, await new_session(rest, SMALL)) as live:
-        assert live.hello["protocol"] == 2
+        assert live.hello["protocol"] == 3
 
 
 async def test_room_channel_needs_no_auth_and_answers_one_with_already_authenticated(
@@ -52,7 +52,7 @@ async def test_room_channel_needs_no_auth_and_answers_one_with_already_authentic
     api = await new_session(rest, SMALL)
     async with viewer(live_server, (await open_room(rest, api))[0]) as ws:
         hello = await recv(ws)  # nothing sent: hello comes at once
-        assert hello["type"] == "hello" and hello["read_only"] is True and hello["protocol"] == 2
+        assert hello["type"] == "hello" and hello["read_only"] is True and hello["protocol"] == 3
         assert (await recv(ws))["type"] == "frame"
         await ws.send(json.dumps({"type": "auth", "token": api.token}))
         err = await recv(ws)
@@ -228,3 +228,43 @@ async def test_no_two_frames_show_the_same_step(live_server: LiveServer, rest: h
         assert steps == sorted(set(steps)), steps  # strictly increasing: no copy at a play or a pause
         await live.send({"type": "pause"})
         await live.until(lambda m: m["type"] == "status" and m["status"] == "paused")
+
+
+async def test_room_channel_sends_the_lesson_after_hello_and_on_every_change(
+    live_server: LiveServer,
+    rest: httpx.AsyncClient,
+):
+    api = await new_session(rest, {**SMALL, "dataset": {"name": "network_n", "samples": 60}})
+    code, teacher = await open_room(rest, api)
+    headers = {"Authorization": f"Bearer {teacher}"}
+    body = {"lesson": "derivation", "step": 3, "sample": 5}
+    assert (await rest.put(f"/api/rooms/{code}/lesson", json=body, headers=headers)).status_code == 200
+    async with viewer(live_server, code) as ws:
+
+        async def next_of(kind: str) -> dict[str, Any]:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    msg = await recv(ws)
+                    if msg["type"] == "frame":
+                        await ws.send('{"type": "ack"}')
+                    elif msg["type"] == kind:
+                        return msg
+
+        assert (await recv(ws))["type"] == "hello"
+        assert await next_of("lesson") == {"type": "lesson", **body}
+        await rest.put(f"/api/rooms/{code}/lesson", json={**body, "step": 4}, headers=headers)
+        assert await next_of("lesson") == {"type": "lesson", **body, "step": 4}
+        await rest.put(f"/api/rooms/{code}/lesson", json={"lesson": None}, headers=headers)
+        assert await next_of("lesson") == {"type": "lesson", "lesson": None}
+        # the lesson's numbers: a probe trace of its sample, with the float64 weights it used
+        await ws.send(json.dumps({"type": "trace", "sample": 5}))
+        trace = await next_of("trace")
+        assert trace["kind"] == "probe" and trace["indices"] == [5] and len(trace["weights"]) == 2
+    async with connect(live_server, api) as live:  # the session channel never sends it
+        await rest.put(f"/api/rooms/{code}/lesson", json=body, headers=headers)
+        await live.ws.send(json.dumps({"type": "trace", "sample": 1}))
+        async with asyncio.timeout(WAIT):
+            while (msg := decode(await live.ws.recv()))["type"] != "trace":
+                assert msg["type"] != "lesson"
+                if msg["type"] == "frame":
+                    await live.ws.send('{"type": "ack"}')

@@ -33,3 +33,26 @@ def test_a_bad_setting_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch, var
     monkeypatch.setenv(var, value)
     with pytest.raises(ValidationError, match=var.removeprefix("BPP_").lower()):
         Settings()
+
+
+def test_the_old_engine_thread_setting_is_refused_naming_the_new_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BPP_WORKERS", "2")
+    with pytest.raises(ValueError, match="BPP_WORKERS was renamed BPP_ENGINE_THREADS"):
+        Settings()
+
+
+def test_serve_refuses_the_old_setting_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import cli
+    from app.settings import get_settings
+
+    monkeypatch.setenv("BPP_WORKERS", "4")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert exit_.value.code == 2
+    assert "BPP_WORKERS was renamed BPP_ENGINE_THREADS" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 from starlette.routing import NoMatchFound
@@ -54,10 +54,11 @@ def url_for(request: Request, name: str, **params: str) -> str | None:
 
 
 class RateLimits:
-    """Rate limits by key, a moving window each (the ``limits`` library, in memory)."""
+    """Rate limits by key, a moving window each (the ``limits`` library: in memory, or in a cluster in the
+    ``storage`` every worker shares)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
         self.create = parse(settings.create_rate)
         self.ws_message = parse(settings.ws_message_rate)
 

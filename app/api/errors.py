@@ -40,6 +40,7 @@ STATUS: dict[type[SessionError], int] = {
     refusals.NoToken: 401,
     refusals.WrongToken: 403,
     refusals.NotFound: 404,
+    refusals.MovedOn: 409,
     refusals.OverLimit: 429,
     refusals.ServerFull: 503,
     refusals.StorageUnavailable: 503,
@@ -103,6 +104,7 @@ WHY = {
     401: "No bearer token was sent (the answer carries `WWW-Authenticate: Bearer`).",
     403: "The bearer token does not open this session (or is not this room's teacher token).",
     404: "No such session or room (it may have expired, been deleted or closed).",
+    409: "The room has moved on: it shows no lesson now, or another sample (`field`: sample).",
     413: "The request body is larger than the server's `BPP_MAX_BODY_BYTES`.",
     422: "A field was refused: `field` names it, `detail` says why; nothing changed.",
     429: "Over a limit of this address or client: new sessions, sessions or forks held, its share of the memory "

@@ -32,6 +32,7 @@ import resource
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -120,13 +121,14 @@ def load_key(db: str) -> bytes:
 class ClientCookies:
     """Issues and checks signed client ids: ``<id>.<hmac-sha256(key, id)>`` (the key is read on first use)."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, key: Callable[[], bytes] | None = None) -> None:
         self.db = db
+        self._load = key or (lambda: load_key(self.db))  # a cluster's workers share the key in Redis
         self._key: bytes | None = None
 
     def _sign(self, client_id: str) -> str:
         if self._key is None:
-            self._key = load_key(self.db)
+            self._key = self._load()
         return hmac.new(self._key, client_id.encode(), hashlib.sha256).hexdigest()[:32]
 
     def issue(self) -> tuple[str, str]:
@@ -277,6 +279,18 @@ class Guard:
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send, address: str) -> None:
         cap = self.settings.max_sockets_per_address
+        app = scope.get("app")
+        shared = getattr(getattr(app, "state", None), "shared_sockets", None)  # a cluster: counted in Redis
+        if shared is not None:
+            refusal = await shared.take(address)
+            if refusal is not None:
+                await self._refuse(scope, receive, send, 429, refusal, CLOSE_TRY_LATER)
+                return
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await shared.give(address)
+            return
         if self.sockets[address] >= cap:
             if address not in self.refusing:
                 self.refusing.add(address)

@@ -16,7 +16,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -36,7 +36,7 @@ from app.settings import Settings
 
 router = APIRouter()
 log = logging.getLogger("backprop_playground")
-PROTOCOL = 2  # docs/protocol.md, "Versions", says what changed from 1
+PROTOCOL = 3  # docs/protocol.md, "Versions", says what changed from 1
 CREDITS = 2
 AUTH_TIMEOUT_S = 10.0
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -133,10 +133,12 @@ class Connection:
         settings: Settings,
         read_only: bool,
         alive: Callable[[], bool] | None = None,
+        notes: Callable[[], tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
         self.ws = ws
         self.read_only = read_only
         self.alive = alive
+        self.notes = notes
         self.session = session
         self.hub = hub
         self.settings = settings
@@ -195,6 +197,7 @@ class Connection:
         seen_config, seen_status, seen_frame = session.live.config_version, session.status, -1
         sent: tuple[int, int, bool, bool] | None = None  # what the last frame showed (app.sessions.live.Frame)
         seen_trace = session.live.trace_seq
+        seen_note = 0  # a room's lesson: version 0 is "none yet", so a lesson in progress is sent at once
         period = 1.0 / self.settings.fps
         while True:
             await self.wake.wait()
@@ -207,6 +210,11 @@ class Connection:
             if self.alive is not None and not self.alive():
                 await self.ws.close(CLOSE_GONE, "the room was closed")
                 return
+            if self.notes is not None:
+                version, note = self.notes()
+                if version != seen_note:
+                    seen_note = version
+                    await self.send(note)
             if session.live.config_version != seen_config:
                 seen_config = session.live.config_version
                 await self.send({"type": "state", "session": session.view()})
@@ -244,6 +252,10 @@ class Connection:
 
     # -- reader ----------------------------------------------------------------------------------------
 
+    def handler(self, kind: str) -> Callable[[Connection, dict[str, Any]], Awaitable[None]] | None:
+        """What handles a message of this type (a room viewer on another worker traces through the owner)."""
+        return HANDLERS.get(kind)
+
     async def handle(self, raw: str) -> None:
         """Parse and act on one client message; anything wrong gets an ``error`` and changes nothing."""
         if len(raw) > MAX_MESSAGE_BYTES:  # as `serve` (uvicorn's ws_max_size) does before a message gets here
@@ -263,7 +275,7 @@ class Connection:
             await self.error("bad_json", "messages are JSON objects with a type")
             return
         kind = msg.get("type")
-        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        handler = self.handler(kind) if isinstance(kind, str) else None
         if handler is None:
             await self.error("unknown_type", f"unknown message type {kind!r}; see docs/protocol.md")
             return
@@ -439,24 +451,35 @@ async def serve(
     settings: Settings,
     read_only: bool = False,
     alive: Callable[[], bool] | None = None,
+    notes: Callable[[], tuple[int, dict[str, Any]]] | None = None,
 ) -> None:
-    """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false)."""
-    conn = Connection(ws, session, hub, settings, read_only, alive)
+    """Say hello, then run the reader and the sender until the client leaves (or ``alive`` turns false);
+    ``notes`` gives a versioned message (a room's lesson) sent whenever its version changes."""
+    conn = Connection(ws, session, hub, settings, read_only, alive, notes)
     hello = {
-        "type": "hello",
-        "protocol": PROTOCOL,
-        "credits": CREDITS,
-        "fps": settings.fps,
-        "read_only": read_only,
         "session": session.view(),
         "steps_per_frame": hub.steps_per_frame(session),
         "probe": session.live.probe,
     }
     if not read_only:
         session.live.owners += 1
+    try:
+        await pump(conn, hello)
+    finally:
+        session.live.unwatch(conn.wake)
+        if not read_only:
+            session.live.owners -= 1
+
+
+async def pump(conn: Connection, hello: dict[str, Any]) -> None:
+    """Send ``hello`` (the session, its speed and probe), then run the connection's sender and read the client's
+    messages until it leaves; then stop the sender and close the socket. (A room viewer on another worker than
+    the room's, ``app.cluster.rooms.RemoteViewer``, runs the same way.)"""
+    ws, settings = conn.ws, conn.settings
     sender: asyncio.Task[None] | None = None
     try:
-        await conn.send(hello)
+        head = {"type": "hello", "protocol": PROTOCOL, "credits": CREDITS, "fps": settings.fps}
+        await conn.send({**head, "read_only": conn.read_only, **hello})
         conn.wake.set()
         sender = asyncio.create_task(conn.sender())
         while True:
@@ -471,9 +494,6 @@ async def serve(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        session.live.unwatch(conn.wake)
-        if not read_only:
-            session.live.owners -= 1
         if sender is not None:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -44,6 +44,7 @@ async def health(store: StoreDep) -> JSONResponse:
         "version": __version__,
         "storage": storage,
         "engine": paths.status(),
+        "worker": store.settings.worker or None,
         "memory": {
             "budget_mb": round(store.memory.total / mb, 1),
             "used_mb": round(store.memory.used / mb, 1),

@@ -7,9 +7,9 @@ give bit-identical arrays. Noise is a fraction in [0, 1] scaled per generator so
 - gauss: each cluster has variance 0.5 + 7 * noise (TF Playground: 0.5 at 0, 4 at 0.5).
 - spiral: each coordinate moves by U(-2, 2) * noise; moons: by N(0, (1.75 * noise)^2).
 - blobs: clusters of standard deviation 0.5 + 3 * noise at radius 4.
-- plane, multi_gauss, sine: the target gets N(0, noise^2) added (targets span about [-1, 1]).
+- plane, multi_gauss, sine, network_n: the target gets N(0, noise^2) added (targets span about [-1, 1]).
 
-Coordinates lie in about [-6, 6] (sine: x in [-6, 6], about two periods).
+Coordinates lie in about [-6, 6] (sine: x in [-6, 6], about two periods; network_n: x1..x3 in [-3.5, 3.5]).
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ BUILTIN: dict[str, DatasetInfo] = {
         DatasetInfo("multi_gauss", "regression", 2, 1, "Six Gaussian bumps of alternating sign."),
         DatasetInfo("sine", "regression", 1, 1, "y = sin(x) for x in [-6, 6]."),
         DatasetInfo("blobs", "multiclass", 2, 3, "3-10 Gaussian clusters on a circle, one-hot."),
+        DatasetInfo(
+            "network_n",
+            "regression",
+            3,
+            2,
+            "Two targets from three inputs, made by a fixed network of the lesson's shape N "
+            "(3 inputs, 3 sigmoid hidden units, 2 linear outputs), so N can fit it exactly.",
+        ),
     )
 }
 
@@ -156,6 +164,18 @@ def _blobs(rng: np.random.Generator, n: int, noise: float, classes: int) -> tupl
     return centers + rng.normal(0.0, 0.5 + 3.0 * noise, (n, 2)), np.eye(classes)[labels]
 
 
+# The fixed network behind network_n: Θ^(1) (3 × 4) and Θ^(2) (2 × 4), column 0 the bias weights.
+_N_THETA1 = np.array([[0.0, 1.0, -0.5, 0.0], [0.5, 0.0, 1.0, -1.0], [-0.5, -0.5, 0.0, 1.0]])
+_N_THETA2 = np.array([[-1.0, 1.5, 0.0, 0.5], [1.0, -1.0, -1.0, 1.0]])
+
+
+def _network_n(rng: np.random.Generator, n: int, noise: float, _c: int) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-3.5, 3.5, (n, 3))
+    hidden = 0.5 * np.tanh(0.5 * (x @ _N_THETA1[:, 1:].T + _N_THETA1[:, 0])) + 0.5  # sigmoid
+    y = hidden @ _N_THETA2[:, 1:].T + _N_THETA2[:, 0]
+    return x, y + rng.normal(0.0, noise, (n, 2))
+
+
 _GENERATORS: dict[str, _Generator] = {
     "circle": _circle,
     "xor": _xor,
@@ -166,6 +186,7 @@ _GENERATORS: dict[str, _Generator] = {
     "multi_gauss": _multi_gauss,
     "sine": _sine,
     "blobs": _blobs,
+    "network_n": _network_n,
 }
 
 

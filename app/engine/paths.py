@@ -35,11 +35,12 @@ from .errors import EngineError
 NUMPY, NUMBA = "numpy", "numba"
 ENGINES = ("auto", NUMPY, NUMBA)
 POLICIES = ("auto", NUMPY)
-# Above this many multiply-adds in one pass (m·Σ_l S_l·(1 + S_{l−1})), NumPy (BLAS, SIMD tanh) beat the kernels'
-# loops on the bench machine: 2-16-16-1 at batch 10 (3,370) ran twice as fast compiled, 2-32-32-1 at batch 10
-# (11,850) and 2-8-8-8-1 at batch 50 (8,850) the same on both paths, 2-4-2-1 over 500 samples (12,500) and
-# 8 layers of 64 at batch 10 (291,000) faster on NumPy.
-COMPILED_MAX_WORK = 10_000
+# Above this many multiply-adds in one pass (m·Σ_l S_l·(1 + S_{l−1})), NumPy (BLAS, SIMD tanh) beats the kernels'
+# loops on the bench machine (Trainer.run, CPU time, one BLAS thread): compiled/NumPy was 5.0× for 2-16-16-1 at
+# batch 10 (3,370), 2.0× for 2-32-32-1 (11,850), 3.1× for 2-4-2-1 at batch 500 (12,500), 1.6× for 2-16-16-1 at
+# batch 100 (33,700), 1.3× for 2-48-48-1 (25,450), 0.78× for 2-64-64-1 (44,170), 0.58× for 8 layers of 64
+# (293,770), all at batch 10 unless said.
+COMPILED_MAX_WORK = 30_000
 
 ACTIVATION_CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5}
 LOSS_CODES = {"mse": 0, "cross_entropy": 1}

@@ -1,6 +1,6 @@
 """The session layer's refusals: what went wrong, in the domain's words; no HTTP status here.
 
-Layer: sessions. The API layer maps each class to a status (``app.api.errors``: 401, 403, 404, 429, 503)
+Layer: sessions. The API layer maps each class to a status (``app.api.errors``: 401, 403, 404, 409, 429, 503)
 and the live channel to an ``error`` code; the engine's refusals of a value stay ``EngineError`` (422, with
 the field). Every message is written for the person who sent the request.
 """
@@ -11,6 +11,7 @@ from app.engine import EngineError
 
 __all__ = [
     "EngineError",
+    "MovedOn",
     "NoToken",
     "NotFound",
     "OverLimit",
@@ -45,6 +46,10 @@ class WrongToken(SessionError):
 class OverLimit(SessionError):
     """Over a limit of this client, address or room (sessions, forks, its share of the memory, a heavy call
     already running): it may try again once it holds less."""
+
+
+class MovedOn(SessionError):
+    """A room's lesson has moved on: it shows no lesson now, or another sample than the one answered."""
 
 
 class ServerFull(SessionError):

@@ -8,15 +8,15 @@ shares it with every viewer; ``app.api.live.Connection.sender`` sends it to each
 
 How training shares the CPU (measured with bench/stream.py, figures in the README): every piece of engine
 work — a play loop's slice, a REST train call's slice, a frame, a step — runs on the store's small worker
-pool (``BPP_WORKERS`` threads, default 2), which serves its queue first come, first served. The engine's
+pool (``BPP_ENGINE_THREADS`` threads, default 2), which serves its queue first come, first served. The engine's
 NumPy calls on matrices this small do not release the GIL, so all engine work together gets about one core
 whatever the pool size; the pool's job is order, not parallelism. (The compiled path's kernels do release
-it while they run, so on that path two workers' training can overlap; frames and sockets still share one.)
+it while they run, so on that path two engine threads' training can overlap; frames and sockets still share one.)
 Each playing session queues at most one slice per frame period, time-boxed to its share of that one core
 (``0.8 × period / playing sessions``, between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames
 and runs the event loop). So a lone
 session trains for most of each frame period, and thirty get a thirtieth each, none waiting behind a long
-run. At most ``workers`` play slices wait in the pool's queue at once (the playing sessions take turns for
+run. At most ``engine_threads`` play slices wait in the pool's queue at once (the playing sessions take turns for
 those places), so a step, a trace or a frame waits behind a slice or two, not behind thirty: with 30
 sessions playing, step→trace p95 fell from about 80 ms to about 10 ms. The event loop only awaits; it never
 trains. A pool of 40 threads (anyio's default) gave the same frame rates but step→trace p95 of 52–68 ms
@@ -107,7 +107,7 @@ class LiveHub:
         self._building: dict[str, tuple[int, asyncio.Future[Frame]]] = {}  # session id → (version, frame build)
         # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
         # (queued on the same FIFO pool) waits for a slice or two, not for every playing session's.
-        self._slots = asyncio.Semaphore(settings.workers)
+        self._slots = asyncio.Semaphore(settings.engine_threads)
 
     # -- play / pause --------------------------------------------------------------------------------------
 

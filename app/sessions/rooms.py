@@ -12,21 +12,29 @@ teacher may remove a fork from the class.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app import wire
+from app.engine import EngineError
 from app.sessions.build import trainer_from_export
-from app.sessions.errors import NotFound, NoToken, OverLimit, SessionError, StorageUnavailable, WrongToken
+from app.sessions.errors import MovedOn, NotFound, NoToken, OverLimit, SessionError, StorageUnavailable, WrongToken
 from app.sessions.session import Session
 from app.sessions.storage import Storage, StorageError, hash_token
 from app.sessions.store import SessionStore
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# The derivation lesson's predictions and the step each is asked at (static/js/lesson/steps.js).
+PREDICTION_STEPS = {"delta3": 3, "delta2": 4, "grad": 4, "update": 8} | {
+    f"quiz.{q}": 9 for q in ("theta_count", "delta1", "direction", "nonoutput", "shape", "first")
+}
+MAX_LESSON_ANSWERS = 2000  # students counted per prediction and sample: a tally, bounded
 
 
 def new_code() -> str:
@@ -42,6 +50,28 @@ def normalize_code(code: str) -> str:
 
 
 @dataclass(eq=False)
+class Lesson:
+    """The lesson step and sample the teacher shows the room, and the students' first verdicts on its
+    predictions for that sample (by client; self-reported: a tally for the class view, not a grade)."""
+
+    lesson: str
+    step: int
+    sample: int
+    version: int
+    answers: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def state(self) -> dict[str, Any]:
+        return {"lesson": self.lesson, "step": self.step, "sample": self.sample}
+
+    def tally(self) -> dict[str, Any]:
+        counts = [
+            {"prediction": p, "step": PREDICTION_STEPS[p], "answered": len(by), "right": sum(by.values())}
+            for p, by in self.answers.items()
+        ]
+        return {**self.state(), "answers": sorted(counts, key=lambda c: (c["step"], c["prediction"]))}
+
+
+@dataclass(eq=False)
 class Room:
     """A teacher's session shown to a class."""
 
@@ -51,6 +81,8 @@ class Room:
     title: str
     created: float = field(default_factory=time.time)
     closed: bool = False
+    lesson: Lesson | None = None  # not saved: a restart ends the lesson, not the room
+    lesson_version: int = 0
 
 
 class RoomStore:
@@ -106,12 +138,27 @@ class RoomStore:
         """The sessions forked from this room, oldest first."""
         return sorted((s for s in self.sessions.sessions.values() if s.room == room.code), key=lambda s: s.created)
 
-    async def fork(self, room: Room, client: str, name: str | None, address: str | None = None) -> tuple[Session, str]:
+    async def fork(
+        self,
+        room: Room,
+        client: str,
+        name: str | None,
+        address: str | None = None,
+        source: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    ) -> tuple[Session, str]:
         """A new session that starts from the teacher's exact config, data, weights and optimizer state (its
-        footprint charged to the student's client and address); with its token."""
+        footprint charged to the student's client and address); with its token. ``source`` gives the teacher's
+        export when another worker holds the teacher's session (a cluster)."""
         self._check_room_limit(room, client)
-        teacher = self.teacher_session(room)
-        doc = await teacher.read(teacher.export)
+        if self.sessions.shared is not None:  # the forks of every worker count (a Redis call, off the event loop)
+            await asyncio.get_running_loop().run_in_executor(
+                self.sessions.reader, self.sessions.shared.check, client, room.code
+            )
+        if source is None:
+            teacher = self.teacher_session(room)
+            doc = await teacher.read(teacher.export)
+        else:
+            doc = await source()
         store = self.sessions
         (config, trainer), charge = await store.build(
             trainer_from_export, doc, store.settings, client=client, address=address
@@ -128,6 +175,8 @@ class RoomStore:
         return await store.create(config, client, trainer, room=room.code, name=name, charge=charge)
 
     def _check_room_limit(self, room: Room, client: str) -> None:
+        if self.sessions.shared is not None:  # in a cluster: ``fork`` checks in Redis, ``create`` takes atomically
+            return
         settings = self.sessions.settings
         forks = self.forks(room)
         if len(forks) >= settings.max_forks_per_room:
@@ -165,6 +214,37 @@ class RoomStore:
                 }
             )
         return out
+
+    def set_lesson(self, room: Room, lesson: str | None, step: int, sample: int) -> Lesson | None:
+        """Show a lesson step and sample to the room (None: no lesson) and wake its viewers; a new sample or
+        lesson starts a new tally."""
+        if lesson is None:
+            room.lesson_version += 1
+            room.lesson = None
+        else:
+            n_train = self.teacher_session(room).trainer.n_train
+            if sample >= n_train:
+                raise EngineError("sample", f"must be a training-set index 0..{n_train - 1}, got {sample}")
+            room.lesson_version += 1
+            old = room.lesson
+            same = old is not None and old.lesson == lesson and old.sample == sample
+            room.lesson = Lesson(lesson, step, sample, room.lesson_version, old.answers if same and old else {})
+        session = self.sessions.sessions.get(room.session_id)
+        if session is not None:
+            session.live.mark_changed()  # wakes the room's viewers, who then send the new lesson state
+        return room.lesson
+
+    def answer(self, room: Room, client: str, prediction: str, sample: int, right: bool) -> None:
+        """Count a student's first verdict on one prediction of the current lesson sample (409 when the room
+        shows no lesson or another sample: the teacher moved on)."""
+        lesson = room.lesson
+        if lesson is None:
+            raise MovedOn("the room shows no lesson now")
+        if sample != lesson.sample:
+            raise MovedOn(f"the lesson is on sample {lesson.sample} now, not {sample}", field="sample")
+        by = lesson.answers.setdefault(prediction, {})
+        if client not in by and len(by) < MAX_LESSON_ANSWERS:
+            by[client] = right
 
     async def close(self, room: Room, strict: bool = True) -> None:
         """Close the room: viewers are disconnected; forks live on as ordinary sessions. The row goes first

@@ -88,6 +88,12 @@ class Session:
     _metrics: tuple[int, float, float, Metrics] | None = None
 
     @property
+    def worker(self) -> str | None:
+        """The tag of the worker that owns this session in a cluster (its id starts ``tag.``), else None."""
+        tag, dot, _ = self.id.partition(".")
+        return tag if dot else None
+
+    @property
     def status(self) -> str:
         """``diverged``, ``playing`` or ``paused`` (as of the latest snapshot)."""
         snap = self.snapshot
@@ -166,6 +172,7 @@ class Session:
             "status": self.status,
             "engine_path": self.trainer.engine_path,  # cheap: which path the next steps take, no engine work
             "divergence": snap.divergence,
+            "worker": self.worker,
             "steps_per_frame": self.live.steps_per_frame,
             "probe": self.live.probe,
             "metrics": wire.metrics(snap.metrics),

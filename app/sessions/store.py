@@ -49,18 +49,24 @@ class SessionStore:
         self.sessions: dict[str, Session] = {}
         # One small pool runs all engine work, first come first served: playing sessions and REST train calls
         # queue their time-boxed slices here, so they take turns fairly and the event loop never waits.
-        self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engine")
+        self.executor = ThreadPoolExecutor(max_workers=settings.engine_threads, thread_name_prefix="engine")
         # Reads that need a trainer (exports) and database-free chores run here, never behind engine work.
         self.reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="read")
         share = settings.client_memory_share
         self.memory = Budget("memory", int(settings.max_memory_mb * MB), share, "BPP_MAX_MEMORY_MB")
         self.disk = Budget("disk", int(settings.max_disk_mb * MB), share, "BPP_MAX_DISK_MB")
         self._heavy: set[str] = set()
+        self.shared: Any = None  # app.cluster.limits.SharedLimits in a cluster: the caps counted server-wide
         self._freed = 0  # bytes of sessions forgotten since the last give_back
         self._pending: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self.sessions)
+
+    def new_id(self) -> str:
+        """A fresh session id; in a cluster it starts with this worker's tag (``w2.…``), which nginx routes by."""
+        sid = secrets.token_urlsafe(12)
+        return f"{self.settings.worker}.{sid}" if self.settings.worker else sid
 
     def charge_for(self, client: str, address: str | None = None) -> Charge:
         """An empty reservation for a new session of ``client`` (at ``address``)."""
@@ -73,6 +79,8 @@ class SessionStore:
         ``client`` is ``address/id`` (or a bare address for a client without the server's cookie): the per-address
         cap bounds whatever cookies one address collects, the per-client cap one browser or script."""
         s = self.settings
+        if self.shared is not None:  # in a cluster: checked by ``create`` off the event loop, then taken atomically
+            return
         if len(self.sessions) >= s.max_sessions:
             raise OverLimit(f"the server holds its maximum of {s.max_sessions} sessions; try again later")
         address = client.split("/", 1)[0]
@@ -129,12 +137,14 @@ class SessionStore:
         saved before it is returned with its token (a fork, ``room``, also counts against its room's limits,
         which ``RoomStore`` checks)."""
         self.check_capacity(client)
+        if self.shared is not None:  # a Redis call: never on the event loop (Redis may be slow or down)
+            await asyncio.get_running_loop().run_in_executor(self.reader, self.shared.check, client)
         if trainer is None:
             trainer, charge = await self.build(build_trainer, config, self.settings, client=client, address=address)
         assert charge is not None and trainer is not None
         token = secrets.token_urlsafe(24)
         session = Session(
-            secrets.token_urlsafe(12),
+            self.new_id(),
             hash_token(token),
             client,
             without_data(config),
@@ -147,12 +157,16 @@ class SessionStore:
         )
         try:
             self.check_capacity(client)  # limits may have filled while the trainer was built
+            if self.shared is not None:  # in a cluster: counted server-wide, atomically (refused if another took it)
+                await asyncio.get_running_loop().run_in_executor(self.reader, self.shared.take, client, room)
             self.sessions[session.id] = session  # counted at once; nobody knows its id until it is returned
             await session.run(session.publish)
             await self.commit(session)
         except BaseException:
             if self.sessions.get(session.id) is session:
                 del self.sessions[session.id]
+                if self.shared is not None:
+                    self.shared.give(client, room)
             charge.clear()
             raise
         return session, token
@@ -233,6 +247,8 @@ class SessionStore:
     def _forget(self, session: Session) -> None:
         if self.sessions.get(session.id) is session:
             del self.sessions[session.id]
+            if self.shared is not None:
+                self.shared.give(session.client, session.room)
         session.live.forget()
         self._freed += session.charge.amounts[0]
         session.charge.clear()
@@ -321,6 +337,8 @@ class SessionStore:
             except Exception as err:  # one bad row must not keep the others (or the server) down
                 await self.db.set_aside(row.id, f"{type(err).__name__}: {err}")
                 continue
+            if self.shared is not None:  # counted again (its dead predecessor's counts were given back)
+                self.shared.take(session.client, session.room, enforce=False)
             self.sessions[session.id] = session
             count += 1
         return count

@@ -8,6 +8,7 @@ import { LiveSocket } from "./core/socket.js";
 import { createStore, initialState } from "./core/store.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, ready, t } from "./i18n/index.js";
 import { LazyInspector } from "./inspector/inspector-lazy.js";
+import { lessonUrl, openLesson } from "./lesson/entry.js";
 import { NetworkView } from "./net/network-view.js";
 import { onSwipe } from "./net/swipe.js";
 import { mountOutput } from "./output/output.js";
@@ -29,7 +30,14 @@ applyI18n(document);
 const url = configFromUrl(location.search);
 
 const store = createStore(
-  initialState({ size: savedSize(), notice: url.error, lang: getLang(), pace: url.pace, scenario: url.scenario }),
+  initialState({
+    size: savedSize(),
+    notice: url.error,
+    lang: getLang(),
+    pace: url.pace,
+    scenario: url.scenario,
+    lesson: url.lesson,
+  }),
 );
 bindLangSelect($("lang"));
 onLangChange((lang) => store.set({ lang }));
@@ -96,6 +104,10 @@ actions
   .start()
   .catch((err) => store.set({ connection: "offline", notice: t("notice.no_session", { why: err.message }) }));
 mountClassroom({ store, root: document.getElementById("classroom") });
+
+// The derivation lesson: ?lesson=derivation, or the experiments menu (a fresh session on its network N).
+actions.openLesson = (id) => location.assign(lessonUrl(id));
+if (url.lesson) window.__bpp.lesson = openLesson({ store, socket, actions, view, host: $("side") });
 
 // A fork made in a room: a way back to the room (the fork stays this tab's session).
 const room = forkedFrom(sessionStorage);

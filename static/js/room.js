@@ -13,6 +13,7 @@ import { createStore, initialState } from "./core/store.js";
 import { ready } from "./i18n/index.js";
 import { applyI18n, bindLangSelect, getLang, onLangChange, t, useRoomStrings } from "./i18n/room.js";
 import { Inspector } from "./inspector/inspector.js";
+import { followLesson } from "./lesson/entry.js";
 import { NetworkView } from "./net/network-view.js";
 import { onSwipe } from "./net/swipe.js";
 import { mountOutput } from "./output/output.js";
@@ -104,6 +105,7 @@ function mountRoom(code) {
   mountRoomControls(store, actions);
   mountFork(store, code);
   window.__bpp = { store, socket, actions, timeline };
+  followLesson({ store, socket, view, host: $("side"), code });
   socket.connect({ id: code, token: null });
 }
 

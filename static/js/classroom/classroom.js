@@ -18,6 +18,8 @@ const POLL_MS = 2000;
 export function mountClassroom({ store, root, storage = sessionStorage, every = POLL_MS }) {
   let room = load();
   let forks = [];
+  let lesson = null; // the lesson the room shows, with the class's right predictions (lesson/tally.js)
+  let tally = null;
   let message = "";
   let confirming = false;
   let removing = ""; // the fork whose removal waits for the teacher's yes
@@ -38,6 +40,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     stopPolling();
     room = null;
     forks = [];
+    lesson = null;
     confirming = false;
     message = why || "";
     storage.removeItem(KEY);
@@ -73,6 +76,7 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
         <div class="room-actions"><button type="button" class="primary" data-act="projector">${t("room.projector")}</button>${close}</div>
       </div>
       ${messageHtml()}
+      ${lesson && tally ? tally(lesson) : ""}
       <h3 class="class-title">${t("room.class", { n: forks.length })}</h3>
       ${forks.length ? classTable(forks, removing) : `<p class="hint">${t("room.no_forks")}</p>`}`;
   }
@@ -147,10 +151,17 @@ export function mountClassroom({ store, root, storage = sessionStorage, every = 
     inflight = roomCall("GET", `/${code}/class`, { token: room.teacher_token })
       .then((out) => {
         if (!room || room.code !== code) return;
-        const before = JSON.stringify(forks);
+        const before = JSON.stringify([forks, lesson]);
         forks = out.forks;
+        lesson = out.lesson || null;
+        if (lesson && !tally) {
+          import("../lesson/tally.js").then((m) => {
+            tally = m.lessonHtml;
+            update();
+          });
+        }
         if (message === t("room.poll_failed")) message = "";
-        if (JSON.stringify(forks) !== before) update();
+        if (JSON.stringify([forks, lesson]) !== before) update();
       })
       .catch((err) => {
         if (!room || room.code !== code) return;

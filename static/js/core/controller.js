@@ -70,8 +70,12 @@ export function createController({ store, socket, timeline, storage, url }) {
     for (; owed > 0; owed--) socket.send({ type: "ack" });
   }
 
-  socket.addEventListener("connection", (e) => store.set({ connection: e.detail.state }));
   let helloSeen = false;
+  let dropped = false; // the socket dropped since the last hello: the next one says how the run came back
+  socket.addEventListener("connection", (e) => {
+    if (e.detail.state === "reconnecting") dropped = true;
+    store.set({ connection: e.detail.state });
+  });
   socket.addEventListener("hello", (e) => {
     owed = 0;
     pending = null;
@@ -80,7 +84,9 @@ export function createController({ store, socket, timeline, storage, url }) {
     const was = store.get().step;
     const now = e.detail.session.step;
     if (helloSeen && now < was) store.set({ notice: t("notice.rewound", { now: fmtCount(now), was: fmtCount(was) }) });
+    else if (helloSeen && dropped) store.set({ notice: t("notice.resumed", { now: fmtCount(now) }) });
     helloSeen = true;
+    dropped = false;
     store.set(sessionPatch(e.detail.session));
     const { sample } = store.get();
     if (e.detail.probe !== sample && !e.detail.read_only) socket.send({ type: "set", probe: sample });

@@ -5,6 +5,7 @@
 // sessionStorage, and resumed on a reload of the same URL.
 
 import { t } from "../i18n/index.js";
+import { LESSONS } from "../lesson/entry.js";
 import { createSession } from "./api.js";
 
 const KEY = "bpp.session";
@@ -17,9 +18,22 @@ const KEY = "bpp.session";
 export function configFromUrl(search) {
   const params = new URLSearchParams(search);
   const query = params.get("config") || "";
-  const out = { query, config: {}, error: null, pace: params.get("speed") || "e1", scenario: params.get("scenario") };
+  const lesson = params.get("lesson");
+  const out = {
+    query,
+    config: {},
+    error: null,
+    pace: params.get("speed") || "e1",
+    scenario: params.get("scenario"),
+    lesson: null,
+  };
   if (params.get("data") === "custom") out.error = t("url.custom_data");
-  if (!query) return out;
+  if (lesson && Object.hasOwn(LESSONS, lesson)) out.lesson = lesson;
+  else if (lesson) out.error = t("url.bad_lesson", { lesson });
+  if (!query) {
+    if (out.lesson) [out.config, out.query] = [LESSONS[out.lesson], `lesson:${out.lesson}`]; // unless the link says
+    return out;
+  }
   try {
     const config = JSON.parse(query);
     if (!config || typeof config !== "object" || Array.isArray(config)) throw new Error("not an object");
@@ -51,14 +65,16 @@ export function shareable(config) {
  * @param {object} config a session config
  * @param {string} pace the speed key ("e1" is the default and is left out)
  * @param {string | null} scenario
+ * @param {string | null} [lesson] an open lesson (?lesson=)
  * @returns {{search: string, query: string}} query: the ?config= value alone
  */
-export function urlFor(config, pace, scenario) {
+export function urlFor(config, pace, scenario, lesson = null) {
   const { config: c, custom } = shareable(config);
   const query = JSON.stringify(c);
   const params = new URLSearchParams({ config: query });
   if (pace && pace !== "e1") params.set("speed", pace);
   if (scenario) params.set("scenario", scenario);
+  if (lesson) params.set("lesson", lesson);
   if (custom) params.set("data", "custom");
   return { search: `?${params}`, query };
 }

@@ -32,6 +32,7 @@
  * @property {"output" | "inspector" | "gradcheck"} tab the side panel's tab shown (tabs.js)
  * @property {string | null} pace the training speed's key (session.js; "e1": one epoch per frame); main page
  * @property {string | null} scenario the ready-made scenario the run started from (scenarios.js), if any
+ * @property {string | null} lesson the lesson open on the main page (lesson/entry.js: "derivation"), if any
  * @property {object[]} datasets the built-in datasets (GET /api/datasets), for the dataset picker
  * @property {import("../output/surface.js").PlotData | null} data the run's data as the output panel plots it
  *           (plot-data.js)
@@ -80,6 +81,7 @@ export function initialState(overrides = {}) {
     tab: "output",
     pace: null,
     scenario: null,
+    lesson: null,
     datasets: [],
     data: null,
     history: null,

@@ -46,11 +46,14 @@ export const en = {
   "api.unreachable": "the server cannot be reached ({why})",
   "notice.expired": "The session had expired: a new one was started.",
   "notice.not_sent": "Not sent: the server cannot be reached. Try again when the connection is back.",
+  "notice.resumed": "Reconnected: the run is where it was, at step {now}; nothing was lost.",
   "notice.rewound":
-    "Reconnected: the run is at step {now}; it was at step {was} when the connection dropped (the server restarted from its last save, or the run was reset meanwhile).",
+    "Reconnected: the run went back to its last checkpoint, step {now}; it was at step {was} when the connection dropped (the server restarted from its last save, or the run was reset meanwhile).",
   "conn.banner": "The server cannot be reached: reconnecting… Nothing you do is sent until it is back.",
   "notice.no_session": "Could not start a session: {why}",
   "url.bad_config": "the URL's config is not a JSON object ({why})",
+  "url.bad_lesson": "There is no lesson {lesson}: the lesson is ?lesson=derivation.",
+  "lesson.menu.derivation": "The derivation of backprop, step by step",
   "url.refused": "The config was refused ({why}); using the default network instead.",
   "url.custom_data":
     "This link was made with custom data, which a link cannot carry: built-in data is used instead. Export the run to share it with its data.",

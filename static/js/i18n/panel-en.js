@@ -65,6 +65,7 @@ export const en = {
   "ds.multi_gauss": "bumps",
   "ds.sine": "sine",
   "ds.blobs": "blobs",
+  "ds.network_n": "network N",
   "ds.custom": "your CSV",
   "ds.inputs": "{n} input(s)",
   "task.classification": "classification",

@@ -64,6 +64,7 @@ export const zh = {
   "ds.multi_gauss": "多峰",
   "ds.sine": "正弦",
   "ds.blobs": "多类团簇",
+  "ds.network_n": "网络 N",
   "ds.custom": "你的 CSV",
   "ds.inputs": "{n} 个输入",
   "task.classification": "分类",

@@ -64,8 +64,11 @@ export function addConfigActions({ store, socket, actions }) {
   store.subscribe((s, changed) => {
     if ((changed.has("session") || changed.has("auth")) && s.session) syncData(s);
     if (changed.has("session") && s.session) sendPace();
-    if ((changed.has("session") || changed.has("pace") || changed.has("scenario")) && s.session) {
-      const { search, query } = urlFor(s.session.config, s.pace, s.scenario);
+    if (
+      (changed.has("session") || changed.has("pace") || changed.has("scenario") || changed.has("lesson")) &&
+      s.session
+    ) {
+      const { search, query } = urlFor(s.session.config, s.pace, s.scenario, s.lesson);
       if (search !== location.search) {
         history.replaceState(history.state, "", `${location.pathname}${search}${location.hash}`);
         actions.relink(query, s.session.config);

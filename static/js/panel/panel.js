@@ -4,6 +4,7 @@
 
 import { listDatasets } from "../core/api.js";
 import { t } from "../i18n/index.js";
+import { LESSONS } from "../lesson/entry.js";
 import { mountCsvBox } from "./csv-box.js";
 import { mountDataPanel } from "./panel-data.js";
 import { mountNetPanel } from "./panel-net.js";
@@ -28,11 +29,18 @@ export function mountPanel(deps) {
 
   const menu = $("scenario");
   menu.addEventListener("change", () => {
-    if (menu.value) actions.loadScenario(menu.value);
+    if (menu.value.startsWith("lesson:")) actions.openLesson(menu.value.slice(7));
+    else if (menu.value) actions.loadScenario(menu.value);
   });
   function scenarios(s) {
     menu.innerHTML =
       `<option value="">${t("ctl.scenario_pick")}</option>` +
+      Object.keys(LESSONS)
+        .map(
+          (id) =>
+            `<option value="lesson:${id}"${id === s.lesson ? " selected" : ""}>${t(`lesson.menu.${id}`)}</option>`,
+        )
+        .join("") +
       SCENARIOS.map(
         (sc) => `<option value="${sc.id}"${sc.id === s.scenario ? " selected" : ""}>${t(`sc.${sc.id}.title`)}</option>`,
       ).join("");
@@ -70,7 +78,7 @@ export function mountPanel(deps) {
   }
 
   store.subscribe((s, changed) => {
-    if (changed.has("scenario") || changed.has("lang")) scenarios(s);
+    if (changed.has("scenario") || changed.has("lesson") || changed.has("lang")) scenarios(s);
     if (changed.has("controlError")) showError(s.controlError);
     if (changed.has("session") && s.controlError && !changed.has("controlError")) store.set({ controlError: null });
   });

@@ -85,6 +85,12 @@ const FIELDS = {
     }
     return v;
   },
+  // the first target of network_n over (x1, x2) at x3 = 0 (its inputs span ±3.5, drawn over ±6)
+  network_n(x, y) {
+    const sig = (v) => 1 / (1 + Math.exp(-v));
+    const [u, w] = [(x * 3.5) / 6, (y * 3.5) / 6];
+    return -1 + 1.5 * sig(u - 0.5 * w) + 0.5 * sig(-0.5 - 0.5 * u);
+  },
 };
 
 /**
