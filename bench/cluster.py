@@ -226,15 +226,9 @@ class RoomViewer:
 
 async def arrivals(ws: websockets.ClientConnection, got: dict[int, float], window: stream.Window) -> None:
     """Ack every frame as it arrives and note when each step's frame came (while the window is on)."""
-    while not window.done:
-        try:
-            msg = await asyncio.wait_for(ws.recv(), 1.0)
-        except TimeoutError:
-            continue
-        if isinstance(msg, bytes):
-            await ws.send('{"type": "ack"}')
-            if window.on:
-                got.setdefault(stream.frame_step(msg), time.perf_counter())
+    async for msg in stream.acked(ws, window):
+        if isinstance(msg, bytes) and window.on:
+            got.setdefault(stream.frame_step(msg), time.perf_counter())
 
 
 async def room_viewer(cluster: Cluster, code: str, v: RoomViewer, window: stream.Window) -> None:

@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,21 +170,29 @@ async def open_session(server: Server, session: dict[str, Any]) -> websockets.Cl
     return ws
 
 
+async def acked(ws: websockets.ClientConnection, window: Window) -> AsyncIterator[str | bytes]:
+    """Every message until the window is done, each frame acked as soon as it arrives (as the page does after
+    drawing it)."""
+    while not window.done:
+        try:
+            msg = await asyncio.wait_for(ws.recv(), 1.0)
+        except TimeoutError:
+            continue
+        if isinstance(msg, bytes):
+            await ws.send('{"type": "ack"}')
+        yield msg
+
+
 async def viewer(
     server: Server, session: dict[str, Any], stats: Viewer, window: Window, steps_per_frame: int | None
 ) -> None:
-    """Play the session and ack every frame as soon as it arrives (as the page does after drawing it)."""
+    """Play the session and ack every frame as soon as it arrives."""
     async with await open_session(server, session) as ws:
         if steps_per_frame is not None:
             await ws.send(json.dumps({"type": "set", "steps_per_frame": steps_per_frame}))
         await ws.send('{"type": "play"}')
-        while not window.done:
-            try:
-                msg = await asyncio.wait_for(ws.recv(), 1.0)
-            except TimeoutError:
-                continue
+        async for msg in acked(ws, window):
             if isinstance(msg, bytes):
-                await ws.send('{"type": "ack"}')
                 if window.on:
                     step = frame_step(msg)
                     stats.frames += 1
