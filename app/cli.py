@@ -53,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     conf.add_argument("workers", nargs="+", metavar="TAG=HOST:PORT", help="a worker, e.g. w1=10.0.0.2:8001")
     conf.add_argument("--listen", default="80", help="what nginx listens on (default 80)")
+    conf.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="another proxy in front of nginx writes X-Forwarded-For (default: nginx writes the client's address)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "nginx-config":
@@ -60,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         try:
             upstreams = [nginx.Upstream.parse(w) for w in args.workers]
-            sys.stdout.write(nginx.render(upstreams, args.listen, settings.max_body_bytes))
+            text = nginx.render(upstreams, args.listen, settings.max_body_bytes, behind_proxy=args.behind_proxy)
+            sys.stdout.write(text)
         except ValueError as err:
             parser.exit(2, f"{PROG}: {err}\n")
         return

@@ -418,6 +418,31 @@ def test_live_sockets_per_address_are_counted_over_every_worker(cluster: Cluster
             time.sleep(0.2)
 
 
+def test_a_client_behind_nginx_cannot_name_its_own_address(cluster: Cluster) -> None:
+    """nginx is the edge: it replaces the X-Forwarded-For a client writes with the address it saw, so sockets that
+    each claim another address are still counted at one (6, this cluster's cap)."""
+    with new_client(cluster) as c:
+        s = create(c)
+        code = c.post("/api/rooms", json={"session_id": s["id"]}, headers=auth(s["token"])).json()["code"]
+    url = f"{cluster.ws_url}/api/rooms/{code}/ws"
+
+    async def run() -> int:
+        async with contextlib.AsyncExitStack() as stack:
+            for i in range(6):
+                ws = await stack.enter_async_context(
+                    websockets.connect(url, compression=None, additional_headers={"X-Forwarded-For": f"10.7.0.{i}"})
+                )
+                assert orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "hello"
+            async with websockets.connect(url, additional_headers={"X-Forwarded-For": "10.7.1.1"}) as extra:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(extra.recv(), WAIT)
+                assert extra.close_code is not None
+                return extra.close_code
+
+    assert asyncio.run(run()) == 1013
+
+
 def test_a_killed_worker_serves_its_sessions_again_within_15_s_with_nothing_acknowledged_lost(
     cluster: Cluster,
 ) -> None:
@@ -595,6 +620,12 @@ def test_nginx_config_renders_the_template_and_refuses_bad_workers() -> None:
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "~^/api/sessions/w2\\. bpp_w2;" in ok.stdout and "server 10.0.0.3:8001" in ok.stdout
+    assert "X-Forwarded-For $remote_addr;" in ok.stdout and "$proxy_add_x_forwarded_for" not in ok.stdout
+    chain = subprocess.run(
+        [sys.executable, "-m", "app", "nginx-config", "--behind-proxy", "w1=10.0.0.2:8001"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert chain.returncode == 0 and "X-Forwarded-For $proxy_add_x_forwarded_for;" in chain.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "app", "nginx-config", "w1=10.0.0.2:8001", "W2=somewhere"],
         cwd=ROOT, capture_output=True, text=True,

@@ -50,8 +50,10 @@ def render(
     run_dir: str = "",
     user: str | None = None,
     connections: int = 4096,
+    behind_proxy: bool = False,
 ) -> str:
-    """The configuration text."""
+    """The configuration text. Unless ``behind_proxy`` (another proxy in front of nginx, trusted by the workers),
+    nginx replaces any ``X-Forwarded-For`` a client sent with the address it saw."""
     if not workers:
         raise ValueError("at least one worker")
     if len({w.tag for w in workers}) != len(workers):
@@ -71,4 +73,5 @@ def render(
         run_dir=run_dir,
         user=user,
         connections=connections,
+        behind_proxy=behind_proxy,
     )

@@ -179,6 +179,7 @@ class Cluster:
             standalone=True,
             run_dir=str(self.run_dir),
             user=user,
+            behind_proxy=bool(self.settings.trusted_proxies),  # the admin's own proxies, in front of nginx
         )
         conf = self.run_dir / "nginx.conf"
         conf.write_text(text)
