@@ -383,6 +383,16 @@ def test_a_lesson_shown_in_a_room_reaches_viewers_and_answers_from_every_worker(
         assert tally is not None and tally["sample"] == 1, tally
 
 
+async def close_code(url: str, headers: dict[str, str] | None = None) -> int:
+    """Open a socket and read until the server closes it: its close code."""
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), WAIT)
+        assert ws.close_code is not None
+        return ws.close_code
+
+
 def test_live_sockets_per_address_are_counted_over_every_worker(cluster: Cluster) -> None:
     with new_client(cluster) as c:
         s = create(c)
@@ -395,12 +405,7 @@ def test_live_sockets_per_address_are_counted_over_every_worker(cluster: Cluster
                     websockets.connect(f"ws://{cluster.direct(tag)}/api/rooms/{code}/ws", compression=None)
                 )
                 assert orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "hello"
-            async with websockets.connect(f"ws://{cluster.direct('w1')}/api/rooms/{code}/ws") as extra:
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    while True:
-                        await asyncio.wait_for(extra.recv(), WAIT)
-                assert extra.close_code is not None
-                return extra.close_code
+            return await close_code(f"ws://{cluster.direct('w1')}/api/rooms/{code}/ws")
 
     assert asyncio.run(run()) == 1013
 
@@ -433,12 +438,7 @@ def test_a_client_behind_nginx_cannot_name_its_own_address(cluster: Cluster) -> 
                     websockets.connect(url, compression=None, additional_headers={"X-Forwarded-For": f"10.7.0.{i}"})
                 )
                 assert orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "hello"
-            async with websockets.connect(url, additional_headers={"X-Forwarded-For": "10.7.1.1"}) as extra:
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    while True:
-                        await asyncio.wait_for(extra.recv(), WAIT)
-                assert extra.close_code is not None
-                return extra.close_code
+            return await close_code(url, {"X-Forwarded-For": "10.7.1.1"})
 
     assert asyncio.run(run()) == 1013
 
