@@ -11,6 +11,7 @@ non-finite number never reaches a client as a number: orjson writes NaN and Â±âˆ
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -170,15 +171,21 @@ def frame_arrays(theta: Sequence[Array], record: StepRecord | None, probe: Trace
     return arrays
 
 
+@functools.lru_cache(maxsize=512)
+def _manifest(layout: tuple[tuple[str, tuple[int, ...]], ...]) -> orjson.Fragment:
+    """The header's ``arrays`` for a layout of (name, shape), serialized once: a session's frames all share one."""
+    return orjson.Fragment(dumps([{"name": name, "shape": list(shape)} for name, shape in layout]))
+
+
 def frame(header: dict[str, Any], arrays: Sequence[tuple[str, Array]]) -> bytes:
     """A binary ``frame`` (docs/protocol.md): magic ``BPF1``, a little-endian uint32 n, n bytes of JSON
     header (with ``arrays``: the name and shape of each array, in order, padded with spaces to a multiple of
     4), then every array as little-endian float32, row-major. Values beyond float32's range are clipped."""
-    manifest = [{"name": name, "shape": list(a.shape)} for name, a in arrays]
-    head = dumps({**header, "arrays": manifest})
+    head = dumps({**header, "arrays": _manifest(tuple((name, a.shape) for name, a in arrays))})
     head += b" " * (-len(head) % 4)
-    body = np.concatenate([np.ravel(a) for _, a in arrays]) if arrays else np.empty(0)
-    np.clip(body, -_F32_MAX, _F32_MAX, out=body)
+    body = np.concatenate([a for _, a in arrays], axis=None) if arrays else np.empty(0)  # axis=None: flattened
+    np.minimum(body, _F32_MAX, out=body)  # the clip to float32's range (NaN stays NaN), as two ufunc calls
+    np.maximum(body, -_F32_MAX, out=body)
     return b"".join((FRAME_MAGIC, len(head).to_bytes(4, "little"), head, body.astype("<f4").tobytes()))
 
 

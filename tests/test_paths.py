@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import numpy as np
 import pytest
@@ -188,6 +189,38 @@ def test_same_seed_same_run_bit_for_bit_and_export_import_continues_bit_for_bit_
     np.testing.assert_array_equal(a.network.theta_flat, c.network.theta_flat)
     np.testing.assert_array_equal(a.optimizer.m, c.optimizer.m)  # type: ignore[attr-defined]
     assert [m.as_dict() for m in a.history] == [m.as_dict() for m in c.history]
+
+
+def test_the_kernels_that_release_the_gil_compute_bit_for_bit_what_those_that_hold_it_do(monkeypatch):
+    kernels = paths.load()
+    calls: dict[str, int] = {}
+
+    def counted(name: str) -> Any:
+        kernel = getattr(kernels, name)
+
+        def call(*args: Any) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return kernel(*args)
+
+        return call
+
+    for name in ("run", "run_released", "metrics", "metrics_released"):
+        monkeypatch.setattr(kernels, name, counted(name))
+    data = dataset("multiclass", 120)
+    cfg = TrainConfig(hidden=(8, 8), optimizer="adam", regularization="l2", reg_rate=0.01, seed=3)
+    runs = []
+    for work, suffix in ((0, "_released"), (10**18, "")):  # every call releases the GIL, then none does
+        monkeypatch.setattr(paths, "RELEASE_WORK", work)
+        calls.clear()
+        tr = Trainer(data, cfg, engine="numba")
+        tr.run(epochs=3)  # kernels.run, its epoch ends' metrics inside it
+        for _ in range(15):  # compiled steps, one of them ending an epoch: kernels.metrics, called by the trainer
+            tr.step()
+        assert calls == {f"run{suffix}": 1, f"metrics{suffix}": 2}
+        runs.append((tr.network.theta_flat.copy(), tr.optimizer.m.copy(), [m.as_dict() for m in tr.history]))  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2]
 
 
 def test_the_kernels_tanh_is_within_2_ulp_of_numpys_with_its_special_values():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -103,14 +104,22 @@ def _optimizer_state(opt: SGD) -> tuple[Array, Array, int]:
 
 
 def run(
-    trainer: Trainer, kernels: ModuleType, limit: int | None, target_epoch: int | None, deadline: float | None
+    trainer: Trainer,
+    kernels: ModuleType,
+    limit: int | None,
+    target_epoch: int | None,
+    deadline: float | None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> None:
     """Trainer.run on the compiled path: one kernel call (kernels.run) for the whole of it, across epochs with
     their orders and metrics, or, with a deadline, one call per stretch of as many steps as the last call's speed
-    says fit before it. A time-boxed run makes at least FIRST_CHUNK steps (or all it was asked for) before it
-    looks at the clock: these networks' steps take microseconds, and a play slice that always moves on keeps a
-    frame's steps whole even past an epoch's end."""
-    chunk, clock = FIRST_CHUNK, time.perf_counter
+    says fit before it (the first call sized by the previous time-boxed run's speed, when there was one: a play
+    slice is then mostly a single call). A time-boxed run makes at least FIRST_CHUNK steps (or all it was asked
+    for) before it looks at the clock: these networks' steps take microseconds, and a play slice that always
+    moves on keeps a frame's steps whole even past an epoch's end."""
+    chunk = FIRST_CHUNK
+    if deadline is not None and trainer._step_seconds > 0:
+        chunk = max(FIRST_CHUNK, min(int((deadline - clock()) / trainer._step_seconds), 100_000))
     start = trainer.step_count
     while not trainer.diverged:
         steps = 1 << 62 if limit is None else limit - trainer.step_count
@@ -126,7 +135,7 @@ def run(
         now = clock()
         if now > deadline and trainer.step_count - start >= FIRST_CHUNK:
             return
-        per_step = max((now - began) / max(done, 1), 1e-7)
+        per_step = trainer._step_seconds = max((now - began) / max(done, 1), 1e-7)
         least = FIRST_CHUNK - (trainer.step_count - start)
         chunk = max(1, least, min(int((deadline - now) / per_step), 100_000))
 
@@ -150,7 +159,8 @@ def _run_once(trainer: Trainer, kernels: ModuleType, steps: int, ends: int) -> i
     state = np.array([trainer.epoch, trainer.offset, steps, ends, t, int(drawn), 0], dtype=np.int64)
     ws, train_ws, test_ws = net.workspace(batch), net.workspace(n), net.workspace(len(trainer.x_test))
     trainer._grad_sq = np.empty(len(net.shapes))  # a fresh array: a StepRecord may hold the last one
-    kernels.run(
+    long = min(steps, 1 << 40) * batch * 3 * net.work > paths.RELEASE_WORK  # forward, backward, update: ~3 passes
+    (kernels.run_released if long else kernels.run)(
         net.theta_flat, net.grad_flat, opt.update_buf, s1, s2, trainer._grad_sq, trainer._safe, ws.buffer,
         train_ws.buffer, test_ws.buffer, trainer._x_aug, trainer._y, trainer._x_test_aug, trainer._y_test, order,
         train_ws.columns, test_ws.columns, trainer._seed_words(kernels), net.layer_table, net.activation_codes,

@@ -59,11 +59,16 @@ TRAIN_SIG = i64(F1, F1, F1, F1, F1, F1, F1, DATA, DATA, ORDER, I2, I1, I1, F1, i
 _njit: Any = njit
 
 
-def compiled(*signature: Any) -> Any:
-    """Numba's njit with the engine's options: cached on disk, the GIL released while it runs (other sessions'
-    threads go on), NumPy's error model (1/0 is ∞, never an exception), and no fastmath (IEEE order of
-    operations, NaN propagates), so that results match the NumPy path."""
-    return _njit(*signature, cache=True, nogil=True, error_model="numpy")
+def compiled(*signature: Any, nogil: bool = False) -> Any:
+    """Numba's njit with the engine's options: cached on disk, NumPy's error model (1/0 is ∞, never an
+    exception), and no fastmath (IEEE order of operations, NaN propagates), so that results match the NumPy path.
+
+    The GIL stays held (``nogil`` False) in the kernels that the server calls thousands of times a second for
+    microseconds each (a play slice, a recorded step, a probe's pass): releasing it and taking it back made the
+    thread wait for the event loop at every call (bench/stream.py, 120 sessions: about 7 thread switches a frame
+    and a quarter fewer frames). The ``…_released`` twins below release it, for calls long enough that the
+    event loop and other engine threads should run meanwhile; ``compiled.py`` and the trainer choose."""
+    return _njit(*signature, cache=True, nogil=nogil, error_model="numpy")
 
 
 # tanh without a libm call, so that a layer's loop is vectorized: Cephes' rational approximation below |x| = 0.625
@@ -488,3 +493,24 @@ def run(
             break
         safe[:] = theta
     state[0], state[1], state[2], state[3], state[4], state[5], state[6] = epoch, offset, done, ends, t, reason, drawn
+
+
+# -- the same kernels with the GIL released while they run (for long calls; see ``compiled``) -----------------
+
+
+@compiled(RUN_SIG, nogil=True)
+def run_released(
+    theta, grad, update, s1, s2, grad_sq, safe, buf, buf_train, buf_test, x, y, x_test, y_test, order,
+    train_columns, test_columns, seed_words, layers, acts, setup, hyper, state, history,
+):  # fmt: skip
+    """``run``, the GIL released."""
+    run(
+        theta, grad, update, s1, s2, grad_sq, safe, buf, buf_train, buf_test, x, y, x_test, y_test, order,
+        train_columns, test_columns, seed_words, layers, acts, setup, hyper, state, history,
+    )  # fmt: skip
+
+
+@compiled(METRICS_SIG, nogil=True)
+def metrics_released(theta, layers, acts, loss, task, buf, x, y, order, m, out):
+    """``metrics``, the GIL released."""
+    metrics(theta, layers, acts, loss, task, buf, x, y, order, m, out)

@@ -41,6 +41,9 @@ POLICIES = ("auto", NUMPY)
 # batch 100 (33,700), 1.3× for 2-48-48-1 (25,450), 0.78× for 2-64-64-1 (44,170), 0.58× for 8 layers of 64
 # (293,770), all at batch 10 unless said.
 COMPILED_MAX_WORK = 30_000
+# A kernel call of more multiply-adds than this (about a millisecond here) releases the GIL while it runs (the
+# ``…_released`` kernels); shorter calls keep it, as taking it back costs more than they run (kernels.compiled).
+RELEASE_WORK = 1_000_000
 
 ACTIVATION_CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5}
 LOSS_CODES = {"mse": 0, "cross_entropy": 1}

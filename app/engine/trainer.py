@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from types import ModuleType
 from typing import Any
@@ -100,6 +100,7 @@ class Trainer:
         self.offset = 0
         self.history: list[Metrics] = []
         self._order: Array | None = None
+        self._step_seconds = 0.0  # a compiled step's time in the last time-boxed run (compiled.run); 0: unknown
         self._restart_optimizer()
 
     def _restart_optimizer(self) -> None:
@@ -139,6 +140,7 @@ class Trainer:
         network = Network(self.network.sizes, new.activation, new.output_activation, new.loss, self.engine)  # type: ignore[arg-type]
         self._check_targets(self.dataset.y_train, "loss", new)
         network.theta_flat[:] = self.network.theta_flat
+        self._step_seconds = 0.0  # a new batch size or activation: the last speed no longer says much
         old, self.config, self.network = self.config, new, network
         if (new.optimizer, new.momentum) != (old.optimizer, old.momentum) or self.diverged:
             self._restart_optimizer()
@@ -190,8 +192,12 @@ class Trainer:
         start = self.offset
         stop = min(start + (batch_size or self.config.batch_size), self.n_train)
         ws = self.network.workspace(stop - start)
-        x, y = self._epoch_columns()
-        ws.feed(x[:, start:stop], y[:, start:stop])
+        if self._epoch_data is None and self.network.kernels(stop - start) is not None:
+            batch = order[start:stop]  # one compiled step (a frame's recorded one): the batch alone, not the epoch
+            ws.feed(self._x_aug[:, batch], self._y[:, batch])
+        else:
+            x, y = self._epoch_columns()
+            ws.feed(x[:, start:stop], y[:, start:stop])
         out = self._train_on(ws, order[start:stop], record)
         if self.divergence is None:
             self._advance(stop)
@@ -275,9 +281,17 @@ class Trainer:
                 kept.append(metrics)
             self.history = kept
 
-    def run(self, steps: int | None = None, epochs: int | None = None, deadline: float | None = None) -> int:
+    def run(
+        self,
+        steps: int | None = None,
+        epochs: int | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> int:
         """Train for ``steps`` steps or ``epochs`` whole epochs (from here), stopping early when diverged
-        or when ``time.perf_counter()`` passes ``deadline``. Returns the number of steps done."""
+        or when ``clock()`` passes ``deadline`` (wall time by default; a time slice of a shared server passes
+        ``time.thread_time``, the CPU time of this thread, which waiting for the GIL does not use up). Returns
+        the number of steps done."""
         if (steps is None) == (epochs is None):
             raise EngineError("steps", "give either steps or epochs")
         if epochs is not None:
@@ -289,9 +303,9 @@ class Trainer:
         start = self.step_count
         kernels = self.network.kernels(min(self.config.batch_size, self.n_train))
         if kernels is not None:
-            compiled.run(self, kernels, limit, target_epoch, deadline)
+            compiled.run(self, kernels, limit, target_epoch, deadline, clock)
             return self.step_count - start
-        step, clock = self._step, time.perf_counter
+        step = self._step
         with np.errstate(all="ignore"):
             while not self.diverged:
                 if (limit is not None and self.step_count >= limit) or (
@@ -340,7 +354,8 @@ class Trainer:
             out = self._metrics_out
             task = paths.TASK_CODES[self.dataset.task]
             table, codes, theta = net.layer_table, net.activation_codes, net.theta_flat
-            kernels.metrics(theta, table, codes, net.loss_code, task, ws.buffer, x_aug, y, ws.columns, ws.m, out)
+            kernel = kernels.metrics_released if net.work * ws.m > paths.RELEASE_WORK else kernels.metrics
+            kernel(theta, table, codes, net.loss_code, task, ws.buffer, x_aug, y, ws.columns, ws.m, out)
             return float(out[0]) / ws.m, (None if math.isnan(out[1]) else float(out[1]))
         ws.feed(x_aug, y)
         net.forward(ws, compiled=False)

@@ -7,20 +7,24 @@ arrays and ``app.wire.frame`` to encode them with the header; ``LiveHub.frame`` 
 shares it with every viewer; ``app.api.live.Connection.sender`` sends it to each socket that has credit.
 
 How training shares the CPU (measured with bench/stream.py, figures in the README): every piece of engine
-work — a play loop's slice, a REST train call's slice, a frame, a step — runs on the store's small worker
+work — a batch of play slices, a REST train call's slice, a frame, a step — runs on the store's small worker
 pool (``BPP_ENGINE_THREADS`` threads, default 2), which serves its queue first come, first served. The engine's
-NumPy calls on matrices this small do not release the GIL, so all engine work together gets about one core
-whatever the pool size; the pool's job is order, not parallelism. (The compiled path's kernels do release
-it while they run, so on that path two engine threads' training can overlap; frames and sockets still share one.)
-Each playing session queues at most one slice per frame period, time-boxed to its share of that one core
-(``0.8 × period / playing sessions``, between 0.5 ms and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames
-and runs the event loop). So a lone
+calls on networks this small hold the GIL (NumPy's, and the compiled kernels' short calls: kernels.compiled
+says why), so all engine work together gets about one core whatever the pool size; the pool's job is order,
+not parallelism. Each playing session runs at most one slice per frame period, time-boxed to its share of
+that one core in the CPU time of the thread that runs it (``0.8 × period / playing sessions``, between 0.5 ms
+and ``BPP_TRAIN_SLICE_MS``; the other 20 % builds frames and runs the event loop): a time box in wall time
+was used up by waiting for the GIL, and left busy servers training a fraction of what they could. So a lone
 session trains for most of each frame period, and thirty get a thirtieth each, none waiting behind a long
-run. At most ``engine_threads`` play slices wait in the pool's queue at once (the playing sessions take turns for
-those places), so a step, a trace or a frame waits behind a slice or two, not behind thirty: with 30
-sessions playing, step→trace p95 fell from about 80 ms to about 10 ms. The event loop only awaits; it never
-trains. A pool of 40 threads (anyio's default) gave the same frame rates but step→trace p95 of 52–68 ms
-against 6–15 ms: the GIL turns many threads into a lottery.
+run. The slice builds its frame too, in the same visit to the worker, when anyone watches.
+
+Play slices reach the pool in batches (``SliceBatches``): a busy server hands a worker many slices per visit,
+not one, as every visit costs thread switches and a wake-up of the event loop (120 sessions: 6–9 frames a
+second each before, 11–13 after). At most ``engine_threads`` batches are in the pool at once, each of at most
+8 ms of time boxes, so a step, a trace or a frame waits behind a batch or two, not behind every playing
+session: step→trace p95 is about 45 ms with 120 sessions playing, 4 ms with one. The event loop only awaits;
+it never trains. A pool of 40 threads (anyio's default) gave the same frame rates but step→trace p95 of 52–68
+ms against 6–15 ms: the GIL turns many threads into a lottery.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import contextlib
 import functools
 import math
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app import wire
 from app.engine import EngineError, StepRecord, Trace
@@ -42,10 +48,12 @@ if TYPE_CHECKING:
     from app.sessions.session import Session
     from app.sessions.store import SessionStore
 
+T = TypeVar("T")
 # A frame, and what it shows: (step, config version, diverged, whether its metrics are of that step).
 Frame = tuple[bytes, tuple[int, int, bool, bool]]
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
 MIN_SLICE_S = 0.0005
+BATCH_S = 0.008  # a batch of play slices holds at most this much of their time boxes (SliceBatches)
 ENGINE_SHARE = 0.8  # of one core (the GIL's), for training slices; the rest builds frames and serves sockets
 
 
@@ -105,9 +113,7 @@ class LiveHub:
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._announcing: set[asyncio.Task[None]] = set()
         self._building: dict[str, tuple[int, asyncio.Future[Frame]]] = {}  # session id → (version, frame build)
-        # At most one play slice per worker waits in the pool's queue, so that a step, a trace or a frame
-        # (queued on the same FIFO pool) waits for a slice or two, not for every playing session's.
-        self._slots = asyncio.Semaphore(settings.engine_threads)
+        self._batches = SliceBatches(store.executor, settings.engine_threads)
 
     # -- play / pause --------------------------------------------------------------------------------------
 
@@ -166,13 +172,18 @@ class LiveHub:
                     break
                 share = ENGINE_SHARE * period / max(1, len(self.loops))
                 budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
-                async with self._slots, session.run_lock:
+                async with session.run_lock:
                     if not session.live.playing:  # paused while this loop waited for the lock
                         break
-                    await session.run(functools.partial(self._chunk, session, budget))
+                    version = session.live.version
+                    async with session.lock:
+                        size = max(1, int(BATCH_S / budget))
+                        frame = await self._batches.run(functools.partial(self._chunk, session, budget), size)
                 if session.trainer.diverged:
                     session.live.playing = False
                 session.live.mark_changed()
+                if frame is not None and session.live.playing and session.live.version == version + 1:
+                    session.live.frame_cache = (session.live.version, frame)  # nothing else changed meanwhile
                 if not session.live.playing:  # paused or diverged during the slice
                     break
                 next_at += period
@@ -187,18 +198,20 @@ class LiveHub:
         with contextlib.suppress(SessionError):  # storage down: logged once, reported by /api/health
             await self.store.commit(session)  # a run that stopped is saved at once
 
-    def _chunk(self, session: Session, budget: float) -> None:
-        """One frame's training: steps_per_frame steps (time-boxed), the last one recorded."""
+    def _chunk(self, session: Session, budget: float) -> Frame | None:
+        """One frame's training: steps_per_frame steps (time-boxed), the last one recorded; then, when anyone
+        watches, the frame of that step, built in the same visit to the worker (one hand-off per frame)."""
         tr = session.trainer
         n = self.steps_per_frame(session)
         if n > 1:
-            tr.run(steps=n - 1, deadline=time.perf_counter() + budget)
+            tr.run(steps=n - 1, deadline=time.thread_time() + budget, clock=time.thread_time)  # CPU, not waits
         record = tr.step(record=True)
         if record is not None:
             session.live.last_record = record
         if tr.history and tr.history[-1].step == tr.step_count:  # an epoch ended here: its metrics are fresh
             session.remember_metrics(tr.history[-1])
         session.publish(exact=False)
+        return self._build_frame(session) if session.live.watchers else None
 
     # -- steps ------------------------------------------------------------------------------------------------
 
@@ -216,7 +229,7 @@ class LiveHub:
                     "step by sample, or lower batch_size",
                 )
             out = step_message(session, unit, sample)
-            session.publish(exact=False)  # metrics at most as often as keeps them under a tenth of the time
+            session.publish(exact=False)  # metrics as a playing run's frames have them (Session.metrics_now)
             return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
 
         async with session.run_lock:
@@ -277,6 +290,82 @@ class LiveHub:
         }
         shows = (tr.step_count, live.config_version, tr.diverged, metrics["step"] == tr.step_count)
         return wire.frame(header, wire.frame_arrays(tr.network.theta, record, probe)), shows
+
+
+class SliceBatches:
+    """Play slices go to the engine pool in batches: each waits in a list until one of at most ``in_flight``
+    batches (the pool's size) is free, then runs with the slices queued behind it in one visit to a worker
+    thread. Every visit costs two thread switches, a wake-up of the event loop and the GIL's hand-over; one per
+    slice made those the server's bottleneck (bench/stream.py, 120 sessions: 6–9 frames a second each against
+    9–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), so a step, a trace
+    or a frame, queued on the same FIFO pool, waits behind at most ``in_flight`` such batches."""
+
+    def __init__(self, executor: Executor, in_flight: int) -> None:
+        self.executor = executor
+        self.in_flight = in_flight
+        self.pending: list[Slice] = []
+        self.running = 0
+        self.size = 1  # the bound of the next batch (the latest slice's)
+
+    def run(self, fn: Callable[[], T], size: int) -> asyncio.Future[T]:
+        """``fn``'s result, once a batch of at most ``size`` slices that holds it has run."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.pending.append((fn, future))
+        self.size = size
+        if self.running < self.in_flight:
+            self._send()
+        return future
+
+    def _send(self) -> None:
+        batch, self.pending = self.pending[: self.size], self.pending[self.size :]
+        try:
+            done = asyncio.get_running_loop().run_in_executor(self.executor, _run_all, batch)
+        except RuntimeError as err:  # the pool is shut down (the server stops)
+            _settle(batch, [_Failed(err)] * len(batch))
+            return
+        self.running += 1
+        done.add_done_callback(functools.partial(self._done, batch))
+
+    def _done(self, batch: list[Slice], done: asyncio.Future[list[Any]]) -> None:
+        self.running -= 1
+        error = RuntimeError("the engine pool stopped") if done.cancelled() else done.exception()
+        _settle(batch, done.result() if error is None else [_Failed(error)] * len(batch))
+        if self.pending and self.running < self.in_flight:
+            self._send()
+
+
+Slice = tuple[Callable[[], Any], "asyncio.Future[Any]"]  # a play slice's work, and where its result goes
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+def _run_all(batch: list[Slice]) -> list[Any]:
+    """Run a batch's slices in order (in a worker thread), each one's result or error in its place; a slice
+    whose loop was cancelled while it waited is skipped."""
+    out: list[Any] = []
+    for fn, future in batch:
+        if future.cancelled():
+            out.append(None)
+            continue
+        try:
+            out.append(fn())
+        except Exception as err:  # handed to the slice's own loop, which raises it
+            out.append(_Failed(err))
+    return out
+
+
+def _settle(batch: list[Slice], outcomes: list[Any]) -> None:
+    """Hand each slice of a batch its result or error (on the event loop)."""
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():  # its loop was cancelled meanwhile (shutdown)
+            continue
+        if isinstance(outcome, _Failed):
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome)
 
 
 def step_samples(session: Session, unit: str) -> int:

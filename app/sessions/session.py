@@ -35,6 +35,9 @@ from app.settings import Settings
 
 T = TypeVar("T")
 GRADCHECK_DEFAULT_SAMPLES = 32  # docs/api.md and docs/protocol.md: "default the first 32"
+# While a run plays, its metrics are re-evaluated at most this often (docs/protocol.md, "frame"): each evaluation
+# is a pass over both whole sets, and every frame of every playing session asked for one.
+METRICS_REFRESH_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ class Session:
     # owned by others: the live hub's state of this session, and the store's checkpoint bookkeeping
     live: LiveState = field(default_factory=LiveState)
     saved: Saved = field(default_factory=Saved)
-    # (step, when, cost in s, metrics) of the latest evaluation, reused while training as long as that keeps
-    # evaluating under a tenth of the time (big sets are slow to evaluate)
+    # (step, when, cost in s, metrics) of the latest evaluation, reused while training for METRICS_REFRESH_S, or
+    # longer where that keeps evaluating under a tenth of the time (big sets are slow to evaluate)
     _metrics: tuple[int, float, float, Metrics] | None = None
 
     @property
@@ -120,14 +123,17 @@ class Session:
     # -- snapshots -----------------------------------------------------------------------------------
 
     def metrics_now(self, exact: bool = True) -> Metrics:
-        """The metrics at the current weights; unless ``exact``, the latest ones while re-evaluating would
-        cost more than a tenth of the time. Lock held."""
+        """The metrics at the current weights; unless ``exact``, the latest ones (an epoch's end, an earlier
+        evaluation) while they are younger than METRICS_REFRESH_S, or while re-evaluating would cost more than a
+        tenth of the time. Lock held."""
         tr = self.trainer
         now = time.perf_counter()
         cached = self._metrics
-        if cached is not None and cached[0] == tr.step_count and not exact:
-            return cached[3]
-        if cached is not None and not exact and now - cached[1] < 10 * cached[2]:
+        if (
+            cached is not None
+            and not exact
+            and (cached[0] == tr.step_count or now - cached[1] < max(METRICS_REFRESH_S, 10 * cached[2]))
+        ):
             return cached[3]
         metrics = tr.evaluate()
         self._metrics = (tr.step_count, now, time.perf_counter() - now, metrics)
