@@ -146,3 +146,77 @@ def test_a_pool_that_has_stopped_fails_the_slices_instead_of_losing_them():
 
     with pytest.raises(RuntimeError):
         run(main())
+
+
+def test_a_stopped_pool_fails_every_waiting_slice_not_only_one_batch():
+    pool = CountingPool(1)
+    release = threading.Event()
+
+    async def main() -> list[Any]:
+        batches = SliceBatches(pool, in_flight=1)
+        head = batches.run(lambda: release.wait(WAIT), size=2)
+        rest = [batches.run(lambda: 1, size=2) for _ in range(5)]  # three batches' worth, waiting
+        pool.shutdown(wait=False)  # the server stops while they wait
+        release.set()
+        return await asyncio.gather(head, *rest, return_exceptions=True)
+
+    out = run(main())
+    assert out[0] is True
+    assert all(isinstance(o, RuntimeError) for o in out[1:])
+
+
+def test_places_admit_in_flight_times_size_loops_first_come_first_served_and_a_cancelled_waiter_passes_on():
+    pool = CountingPool(1)
+
+    async def main() -> list[str]:
+        batches = SliceBatches(pool, in_flight=2)
+        admitted: list[str] = []
+        leave: dict[str, asyncio.Event] = {}
+
+        async def loop(name: str) -> None:
+            leave[name] = asyncio.Event()
+            async with batches.place(size=2):
+                admitted.append(name)
+                await leave[name].wait()
+
+        tasks = {name: asyncio.create_task(loop(name)) for name in "abcdefg"}
+        await asyncio.sleep(0.01)
+        assert admitted == ["a", "b", "c", "d"] and batches.placed == 4  # 2 batches × 2 slices
+        tasks["e"].cancel()  # gives up while it waits
+        leave["a"].set()
+        await asyncio.sleep(0.01)
+        assert admitted == ["a", "b", "c", "d", "f"]  # e's turn went to the next in line
+        for name in "bcdf":
+            leave[name].set()
+        await asyncio.sleep(0.01)
+        assert admitted[-1] == "g" and batches.placed == 1
+        leave["g"].set()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        assert batches.placed == 0 and not batches.waiting
+        return admitted
+
+    try:
+        run(main())
+    finally:
+        pool.shutdown()
+
+
+def test_idle_returns_once_the_running_batches_are_done():
+    pool = CountingPool(1)
+    release = threading.Event()
+    ran: list[int] = []
+
+    async def main() -> None:
+        batches = SliceBatches(pool, in_flight=1)
+        batches.run(lambda: (release.wait(WAIT), ran.append(1)), size=4)
+        waiter = asyncio.create_task(batches.idle())
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        release.set()
+        await waiter
+        assert ran == [1] and batches.running == 0
+
+    try:
+        run(main())
+    finally:
+        pool.shutdown()

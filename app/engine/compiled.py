@@ -133,9 +133,9 @@ def run(
         if trainer.diverged or deadline is None:
             continue  # a whole run is one call (unless an epoch bound stops it first: then this loop ends)
         now = clock()
+        per_step = trainer._step_seconds = max((now - began) / max(done, 1), 1e-7)  # kept up, overshoot or not
         if now > deadline and trainer.step_count - start >= FIRST_CHUNK:
             return
-        per_step = trainer._step_seconds = max((now - began) / max(done, 1), 1e-7)
         least = FIRST_CHUNK - (trainer.step_count - start)
         chunk = max(1, least, min(int((deadline - now) / per_step), 100_000))
 
@@ -159,7 +159,9 @@ def _run_once(trainer: Trainer, kernels: ModuleType, steps: int, ends: int) -> i
     state = np.array([trainer.epoch, trainer.offset, steps, ends, t, int(drawn), 0], dtype=np.int64)
     ws, train_ws, test_ws = net.workspace(batch), net.workspace(n), net.workspace(len(trainer.x_test))
     trainer._grad_sq = np.empty(len(net.shapes))  # a fresh array: a StepRecord may hold the last one
-    long = min(steps, 1 << 40) * batch * 3 * net.work > paths.RELEASE_WORK  # forward, backward, update: ~3 passes
+    # forward, backward and update (about 3 passes a step), and each epoch end's passes over both whole sets
+    work = (min(steps, 1 << 40) * batch * 3 + most_ends * (n + len(trainer.x_test))) * net.work
+    long = work > paths.RELEASE_WORK
     (kernels.run_released if long else kernels.run)(
         net.theta_flat, net.grad_flat, opt.update_buf, s1, s2, trainer._grad_sq, trainer._safe, ws.buffer,
         train_ws.buffer, test_ws.buffer, trainer._x_aug, trainer._y, trainer._x_test_aug, trainer._y_test, order,

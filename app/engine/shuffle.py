@@ -95,7 +95,7 @@ def _next32(state):
     return value & MASK32
 
 
-@njit(SIGNATURE, cache=True, nogil=True)
+@njit(SIGNATURE, cache=True)  # the GIL held: a short call (kernels.compiled says why)
 def permutation(seed_words, epoch, out):
     """out = np.random.default_rng([seed, epoch]).permutation(out.size), from the seed's 32-bit words (see
     ``entropy_words``) and a non-negative epoch."""

@@ -30,11 +30,13 @@ ms against 6–15 ms: the GIL turns many threads into a lottery.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from app.sessions.store import SessionStore
 
 T = TypeVar("T")
+log = logging.getLogger("backprop_playground")
 # A frame, and what it shows: (step, config version, diverged, whether its metrics are of that step).
 Frame = tuple[bytes, tuple[int, int, bool, bool]]
 UNWATCHED_PAUSE_S = 10.0  # a playing session nobody watches pauses after this long (a reload reconnects sooner)
@@ -145,10 +148,12 @@ class LiveHub:
             session.live.mark_changed()
 
     async def close(self) -> None:
-        """Cancel every play loop (shutdown)."""
+        """Cancel every play loop (shutdown), and wait for the slices already running (a checkpoint that follows
+        must not read a session halfway through one)."""
         for task in list(self.loops.values()):
             task.cancel()
         await asyncio.gather(*self.loops.values(), return_exceptions=True)
+        await self._batches.idle()
 
     def steps_per_frame(self, session: Session) -> int:
         """Training steps per frame: the session's speed, or one epoch (as TensorFlow Playground plays)."""
@@ -172,13 +177,20 @@ class LiveHub:
                     break
                 share = ENGINE_SHARE * period / max(1, len(self.loops))
                 budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
-                async with session.run_lock:
+                size = max(1, int(BATCH_S / budget))
+                # a place in the next batches first, the session's locks only then: while it waits for a place,
+                # the session's own steps, traces and REST calls go ahead
+                async with self._batches.place(size), session.run_lock:
                     if not session.live.playing:  # paused while this loop waited for the lock
                         break
                     version = session.live.version
-                    async with session.lock:
-                        size = max(1, int(BATCH_S / budget))
-                        frame = await self._batches.run(functools.partial(self._chunk, session, budget), size)
+                    try:
+                        async with session.lock:
+                            frame = await self._batches.run(functools.partial(self._chunk, session, budget), size)
+                    except Exception:  # a bug, not a state to show: the run stops, the server goes on
+                        log.exception("play slice of session %s failed; the run is paused", session.id)
+                        session.live.playing = False
+                        frame = None
                 if session.trainer.diverged:
                     session.live.playing = False
                 session.live.mark_changed()
@@ -191,6 +203,9 @@ class LiveHub:
                 if delay < 0:
                     next_at, delay = loop.time(), 0.0
                 await asyncio.sleep(delay)
+            snap = session.snapshot
+            if self.store.sessions.get(session.id) is session and snap and snap.metrics.step != snap.step:
+                await session.run(session.publish)  # metrics lagged while it played: a stopped run reads exact ones
         finally:
             self.loops.pop(session.id, None)
             for event in session.live.watchers:  # the run has stopped: senders may say so now
@@ -229,7 +244,7 @@ class LiveHub:
                     "step by sample, or lower batch_size",
                 )
             out = step_message(session, unit, sample)
-            session.publish(exact=False)  # metrics as a playing run's frames have them (Session.metrics_now)
+            session.publish(exact=not session.live.playing)  # lagged only while it plays (Session.metrics_now)
             return None if out is None else wire.dumps(out).decode()  # built here, off the event loop
 
         async with session.run_lock:
@@ -297,8 +312,10 @@ class SliceBatches:
     batches (the pool's size) is free, then runs with the slices queued behind it in one visit to a worker
     thread. Every visit costs two thread switches, a wake-up of the event loop and the GIL's hand-over; one per
     slice made those the server's bottleneck (bench/stream.py, 120 sessions: 6–9 frames a second each against
-    9–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), so a step, a trace
-    or a frame, queued on the same FIFO pool, waits behind at most ``in_flight`` such batches."""
+    11–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), and a play loop
+    takes one of ``in_flight × size`` places (``place``) before it takes its session's locks, so a session's
+    locks are held for a batch or two, and a step, a trace or a frame, queued on the same FIFO pool, waits
+    behind at most ``in_flight`` batches."""
 
     def __init__(self, executor: Executor, in_flight: int) -> None:
         self.executor = executor
@@ -306,6 +323,39 @@ class SliceBatches:
         self.pending: list[Slice] = []
         self.running = 0
         self.size = 1  # the bound of the next batch (the latest slice's)
+        self.placed = 0
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._idle: asyncio.Event | None = None
+
+    @contextlib.asynccontextmanager
+    async def place(self, size: int) -> AsyncIterator[None]:
+        """Hold one of the ``in_flight × size`` places of the next batches (first come, first served)."""
+        self.size = size
+        if self.placed < self.in_flight * size and not self.waiting:
+            self.placed += 1
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.waiting.append(turn)
+            try:
+                await turn  # ``_leave`` counted this place for us before it set the result
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._leave()  # given a place while being cancelled: hand it on
+                else:
+                    self.waiting.remove(turn)
+                raise
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        self.placed -= 1
+        while self.waiting and self.placed < self.in_flight * self.size:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                self.placed += 1
+                turn.set_result(None)
 
     def run(self, fn: Callable[[], T], size: int) -> asyncio.Future[T]:
         """``fn``'s result, once a batch of at most ``size`` slices that holds it has run."""
@@ -316,11 +366,18 @@ class SliceBatches:
             self._send()
         return future
 
+    async def idle(self) -> None:
+        """Return once no batch is running."""
+        while self.running:
+            self._idle = self._idle or asyncio.Event()
+            await self._idle.wait()
+
     def _send(self) -> None:
         batch, self.pending = self.pending[: self.size], self.pending[self.size :]
         try:
             done = asyncio.get_running_loop().run_in_executor(self.executor, _run_all, batch)
-        except RuntimeError as err:  # the pool is shut down (the server stops)
+        except RuntimeError as err:  # the pool is shut down (the server stops): every waiting slice fails
+            batch, self.pending = batch + self.pending, []
             _settle(batch, [_Failed(err)] * len(batch))
             return
         self.running += 1
@@ -332,6 +389,9 @@ class SliceBatches:
         _settle(batch, done.result() if error is None else [_Failed(error)] * len(batch))
         if self.pending and self.running < self.in_flight:
             self._send()
+        if not self.running and self._idle is not None:
+            self._idle.set()
+            self._idle = None
 
 
 Slice = tuple[Callable[[], Any], "asyncio.Future[Any]"]  # a play slice's work, and where its result goes
