@@ -192,12 +192,8 @@ class Trainer:
         start = self.offset
         stop = min(start + (batch_size or self.config.batch_size), self.n_train)
         ws = self.network.workspace(stop - start)
-        if self._epoch_data is None and self.network.kernels(stop - start) is not None:
-            batch = order[start:stop]  # one compiled step (a frame's recorded one): the batch alone, not the epoch
-            ws.feed(self._x_aug[:, batch], self._y[:, batch])
-        else:
-            x, y = self._epoch_columns()
-            ws.feed(x[:, start:stop], y[:, start:stop])
+        x, y = self._epoch_columns()
+        ws.feed(x[:, start:stop], y[:, start:stop])
         out = self._train_on(ws, order[start:stop], record)
         if self.divergence is None:
             self._advance(stop)
