@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -86,22 +87,42 @@ PATHS = ("numpy", "numba")
 # -- timing -------------------------------------------------------------------------------------------
 
 
-def steps_per_second(run: Callable[[int], None], seconds: float, repeats: int) -> float:
-    """Best of ``repeats`` timings of ``run(n)``, n calibrated so that one repeat takes about ``seconds``."""
-    run(20)  # warm up: workspaces, caches, the first epoch's permutation
+def calibrated(run: Callable[[int], None], seconds: float) -> int:
+    """The n for which ``run(n)`` takes about ``seconds`` (after a warm-up: workspaces, caches, the first epoch's
+    permutation)."""
+    run(20)
     n, elapsed = 20, 0.0
     while elapsed < 0.05:
         n *= 2
         t0 = time.perf_counter()
         run(n)
         elapsed = time.perf_counter() - t0
-    n = max(20, int(n * seconds / elapsed))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run(n)
-        best = min(best, time.perf_counter() - t0)
-    return n / best
+    return max(20, int(n * seconds / elapsed))
+
+
+def timed(run: Callable[[int], None], n: int) -> float:
+    """Seconds per step of one ``run(n)``."""
+    t0 = time.perf_counter()
+    run(n)
+    return (time.perf_counter() - t0) / n
+
+
+def steps_per_second(run: Callable[[int], None], seconds: float, repeats: int) -> float:
+    """Best of ``repeats`` timings of ``run(n)``, n calibrated so that one repeat takes about ``seconds``."""
+    n = calibrated(run, seconds)
+    return 1.0 / min(timed(run, n) for _ in range(repeats))
+
+
+def paired(
+    plain: Callable[[int], None], recorded: Callable[[int], None], seconds: float, repeats: int
+) -> tuple[float, float, float]:
+    """Steps per second of ``plain`` and ``recorded`` (best of their repeats) and the recorded/plain time ratio,
+    the median over repeats that time one right after the other: a shared machine's speed drifts between two
+    measurements taken seconds apart, so the ratio is taken within each pair (at least 5 pairs)."""
+    n_plain, n_rec = calibrated(plain, seconds / 2), calibrated(recorded, seconds / 2)
+    pairs = [(timed(plain, n_plain), timed(recorded, n_rec)) for _ in range(max(repeats, 5))]
+    ratio = statistics.median(rec / pl for pl, rec in pairs)
+    return 1.0 / min(p for p, _ in pairs), 1.0 / min(r for _, r in pairs), ratio
 
 
 def ours_plain(bench: Bench, engine: str) -> Callable[[int], None]:
@@ -260,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {_load()}")
     print(f"batch 10, 500 training samples, sgd lr 0.03; best of {repeats} repeats of ~{seconds:g} s; steps/s")
     print("plain = Trainer.run(steps=n); step/rec = Trainer.step() / Trainer.step(record=True), one call per step;")
-    print("trace/plain = a recorded step's time over a plain one's (numpy: run; numba: step); auto = the path chosen\n")
+    print(
+        "trace/plain = a recorded step's time over a plain one's (numpy: run; numba: step), the median over 5 pairs "
+        "timed back to back; auto = the path chosen\n"
+    )
     header = (
         f"{'network':<27} {'params':>6} {'np plain':>9} {'np rec':>8} {'tr/pl':>5} "
         f"{'nb plain':>9} {'nb step':>8} {'nb rec':>8} {'tr/pl':>5} {'auto':>5} {'auto/np':>7}"
@@ -275,11 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     for bench in BENCHES:
         if args.only and args.only not in bench.name:
             continue
-        rate = {engine: steps_per_second(ours_plain(bench, engine), seconds, repeats) for engine in PATHS}
-        recorded = steps_per_second(ours_single(bench, "numpy", True), seconds, repeats)
-        nb_step = steps_per_second(ours_single(bench, "numba", False), seconds, repeats)
-        nb_rec = steps_per_second(ours_single(bench, "numba", True), seconds, repeats)
-        ratios = (rate["numpy"] / recorded, nb_step / nb_rec)
+        rate = {"numba": steps_per_second(ours_plain(bench, "numba"), seconds, repeats)}
+        rate["numpy"], recorded, np_ratio = paired(
+            ours_plain(bench, "numpy"), ours_single(bench, "numpy", True), seconds, repeats
+        )
+        nb_step, nb_rec, nb_ratio = paired(
+            ours_single(bench, "numba", False), ours_single(bench, "numba", True), seconds, repeats
+        )
+        ratios = (np_ratio, nb_ratio)
         trace_ratios += ratios
         auto = bench.trainer().engine_path
         ours = rate[auto]
