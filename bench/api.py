@@ -70,17 +70,20 @@ def engine_rate(net: Net, steps: int) -> float:
 
 
 def rest_rate(url: str, net: Net) -> tuple[float, str]:
-    """Steps per second of one POST /train call (wall clock, including HTTP and JSON), and the session's path."""
-    created = httpx.post(f"{url}/api/sessions", json=net.config()).json()
-    headers = {"Authorization": f"Bearer {created['token']}"}
-    train = f"{url}/api/sessions/{created['id']}/train"
-    httpx.post(train, json={"steps": min(net.steps, 1000)}, headers=headers, timeout=120)
-    start = time.perf_counter()
-    r = httpx.post(train, json={"steps": net.steps}, headers=headers, timeout=300)
-    elapsed = time.perf_counter() - start
-    r.raise_for_status()
-    assert r.json()["steps_done"] == net.steps, r.json()["steps_done"]
-    httpx.delete(f"{url}/api/sessions/{created['id']}", headers=headers)
+    """Steps per second of one POST /train call (wall clock, including HTTP and JSON), and the session's path.
+    One client for the calls, as a script keeps one: a new ``httpx`` client per call spends ~25 ms building its
+    TLS context before it sends a byte, a fifth of a 100,000-step call on 2-4-2-1."""
+    with httpx.Client(base_url=url, timeout=300) as client:
+        created = client.post("/api/sessions", json=net.config()).json()
+        headers = {"Authorization": f"Bearer {created['token']}"}
+        train = f"/api/sessions/{created['id']}/train"
+        client.post(train, json={"steps": min(net.steps, 1000)}, headers=headers)
+        start = time.perf_counter()
+        r = client.post(train, json={"steps": net.steps}, headers=headers)
+        elapsed = time.perf_counter() - start
+        r.raise_for_status()
+        assert r.json()["steps_done"] == net.steps, r.json()["steps_done"]
+        client.delete(f"/api/sessions/{created['id']}", headers=headers)
     return net.steps / elapsed, r.json()["engine_path"]
 
 
