@@ -20,9 +20,9 @@ run. The slice builds its frame too, in the same visit to the worker, when anyon
 
 Play slices reach the pool in batches (``SliceBatches``): a busy server hands a worker many slices per visit,
 not one, as every visit costs thread switches and a wake-up of the event loop (120 sessions: 6–9 frames a
-second each before, 11–13 after). At most ``engine_threads`` batches are in the pool at once, each of at most
+second each before, 9–13 after). At most ``engine_threads`` batches are in the pool at once, each of at most
 8 ms of time boxes, so a step, a trace or a frame waits behind a batch or two, not behind every playing
-session: step→trace p95 is about 45 ms with 120 sessions playing, 4 ms with one. The event loop only awaits;
+session: step→trace p95 is 30–50 ms with 120 sessions playing, 3–13 ms with one. The event loop only awaits;
 it never trains. A pool of 40 threads (anyio's default) gave the same frame rates but step→trace p95 of 52–68
 ms against 6–15 ms: the GIL turns many threads into a lottery.
 """
@@ -312,7 +312,7 @@ class SliceBatches:
     batches (the pool's size) is free, then runs with the slices queued behind it in one visit to a worker
     thread. Every visit costs two thread switches, a wake-up of the event loop and the GIL's hand-over; one per
     slice made those the server's bottleneck (bench/stream.py, 120 sessions: 6–9 frames a second each against
-    11–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), and a play loop
+    9–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), and a play loop
     takes one of ``in_flight × size`` places (``place``) before it takes its session's locks, so a session's
     locks are held for a batch or two, and a step, a trace or a frame, queued on the same FIFO pool, waits
     behind at most ``in_flight`` batches."""
