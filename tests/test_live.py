@@ -183,6 +183,26 @@ async def test_play_sends_frames_and_pause_stops_them(live_server: LiveServer, r
         assert rest_state["step"] == stopped["step"] == last["step"]
 
 
+async def test_metrics_lag_while_a_run_plays_and_are_its_own_steps_once_it_stops(
+    live_server: LiveServer, rest: httpx.AsyncClient
+):
+    api = await new_session(rest)
+    async with connect(live_server, api) as live:
+        await live.send({"type": "set", "steps_per_frame": 3})  # frames mostly between two epoch ends
+        await live.send({"type": "play"})
+        got = [await live.of_type("frame") for _ in range(12)]
+        assert any(f["metrics"]["step"] < f["step"] for f in got)  # at most 0.25 s old (docs/protocol.md)
+        assert all(f["metrics"]["step"] <= f["step"] for f in got)
+        stopped, last = await pause_and_last_frame(live, got)
+        assert last["metrics"]["step"] == last["step"] == stopped["step"]
+        state = await api.get()  # the snapshot that reads serve was republished with exact metrics
+        assert state["metrics"]["step"] == state["step"] == stopped["step"]
+        await live.send({"type": "step", "unit": "sample"})  # a stopped run's step: exact at once
+        trace = await live.of_type("trace")
+        state = await api.get()
+        assert state["metrics"]["step"] == state["step"] == trace["step"] == stopped["step"] + 1
+
+
 async def test_a_pause_without_credit_owes_the_frame_of_the_stopped_step(
     live_server: LiveServer, rest: httpx.AsyncClient
 ):
