@@ -696,3 +696,34 @@ async def test_deleting_the_session_closes_the_socket_with_4404(live_server: Liv
     async with websockets.connect(url, open_timeout=WAIT) as ws:
         await ws.send(json.dumps({"type": "auth", "token": api.token}))
         assert await closed_with(ws) == 1008
+
+
+async def test_runs_waiting_for_their_own_long_train_calls_do_not_hold_up_other_students_play(own_server: LiveServer):
+    """Two students each play a session and train it over REST at the same time (a long call holds the run until
+    it answers); a third student's playing session must keep getting frames meanwhile: a play loop that waits for
+    its own run's train call must not hold a place among the play slices that everyone's loops share (it did:
+    2 frames in 2 s)."""
+    heavy = {**SMALL, "dataset": {"name": "circle", "samples": 2000}, "hidden": [64] * 8, "batch_size": 100}
+    clients = [httpx.AsyncClient(base_url=own_server.url, timeout=60) for _ in range(3)]  # a cookie, a client each
+    try:
+        apis = [
+            await new_session(clients[0], heavy),
+            await new_session(clients[1], heavy),
+            await new_session(clients[2]),
+        ]
+        async with contextlib.AsyncExitStack() as stack:
+            lives = [await stack.enter_async_context(connect(own_server, api)) for api in apis]
+            for live in lives:
+                await live.send({"type": "play"})
+                await live.of_type("frame")
+            trains = [asyncio.create_task(api.call("POST", "/train", json={"steps": 100_000})) for api in apis[:2]]
+            await asyncio.sleep(0.5)  # both train calls hold their runs; both play loops wait for them
+            assert not any(t.done() for t in trains)
+            shown = frames(await lives[2].collect(2.0))
+            for api in apis[:2]:
+                await api.call("DELETE")  # a deleted session's train call stops at its next slice, and answers
+            await asyncio.wait_for(asyncio.gather(*trains, return_exceptions=True), WAIT)
+        assert len(shown) >= 10, f"the third student got {len(shown)} frames in 2 s while the others trained"
+    finally:
+        for c in clients:
+            await c.aclose()
