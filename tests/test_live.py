@@ -699,10 +699,10 @@ async def test_deleting_the_session_closes_the_socket_with_4404(live_server: Liv
 
 
 async def test_runs_waiting_for_their_own_long_train_calls_do_not_hold_up_other_students_play(own_server: LiveServer):
-    """Two students each play a session and train it over REST at the same time (a long call holds the run until
+    """Two students each play a session and train it over REST at the same time (a train call holds the run until
     it answers); a third student's playing session must keep getting frames meanwhile: a play loop that waits for
-    its own run's train call must not hold a place among the play slices that everyone's loops share (it did:
-    2 frames in 2 s)."""
+    its own session must not hold a place among the play slices that everyone's loops share (it did: 1–2 frames
+    in 2 s)."""
     heavy = {**SMALL, "dataset": {"name": "circle", "samples": 2000}, "hidden": [64] * 8, "batch_size": 100}
     clients = [httpx.AsyncClient(base_url=own_server.url, timeout=60) for _ in range(3)]  # a cookie, a client each
     try:
@@ -721,9 +721,9 @@ async def test_runs_waiting_for_their_own_long_train_calls_do_not_hold_up_other_
             assert not any(t.done() for t in trains)
             shown = frames(await lives[2].collect(2.0))
             for api in apis[:2]:
-                await api.call("DELETE")  # a deleted session's train call stops at its next slice, and answers
+                await api.call("DELETE")  # a deleted session's train call stops at its next slice
             await asyncio.wait_for(asyncio.gather(*trains, return_exceptions=True), WAIT)
-        assert len(shown) >= 10, f"the third student got {len(shown)} frames in 2 s while the others trained"
+        assert len(shown) >= 10, f"the third student got {len(shown)} frames in 2 s during the others' train calls"
     finally:
         for c in clients:
             await c.aclose()

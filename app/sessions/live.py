@@ -178,15 +178,15 @@ class LiveHub:
                 share = ENGINE_SHARE * period / max(1, len(self.loops))
                 budget = min(max(share, MIN_SLICE_S), self.settings.train_slice_ms / 1000.0)
                 size = max(1, int(BATCH_S / budget))
-                # The run first (a REST train call may hold it for a minute: waiting for it must hold up no one
-                # else), then a place among the next batches (at most a batch or two away), then the lock.
-                async with session.run_lock, self._batches.place(size):
+                # The session's run and lock first (a REST train call may hold the run for a minute, a gradient
+                # check the lock for seconds: waiting for them must hold up no one else), then a place among the
+                # next batches, at most a batch or two away.
+                async with session.run_lock, session.lock, self._batches.place(size):
                     if not session.live.playing:  # paused while this loop waited
                         break
                     version = session.live.version
                     try:
-                        async with session.lock:
-                            frame = await self._batches.run(functools.partial(self._chunk, session, budget), size)
+                        frame = await self._batches.run(functools.partial(self._chunk, session, budget), size)
                     except Exception:  # a bug, not a state to show: the run stops, the server goes on
                         log.exception("play slice of session %s failed; the run is paused", session.id)
                         session.live.playing = False
@@ -313,9 +313,9 @@ class SliceBatches:
     thread. Every visit costs two thread switches, a wake-up of the event loop and the GIL's hand-over; one per
     slice made those the server's bottleneck (bench/stream.py, 120 sessions: 6–9 frames a second each against
     9–13 batched). A batch holds at most ``size`` slices (``BATCH_S`` of their time boxes), and a play loop
-    takes one of ``in_flight × size`` places (``place``) once it holds its run and before it takes the session's
-    lock, so that lock is held for a batch or two, a loop waiting for its own run (a long REST train call)
-    holds no place, and a step, a trace or a frame, queued on the same FIFO pool, waits behind at most
+    takes one of ``in_flight × size`` places (``place``) once it holds its session's run and lock: a loop waiting
+    for its own session (a long REST train call, a gradient check) holds no place, the session's lock is held
+    for a batch or two, and a step, a trace or a frame, queued on the same FIFO pool, waits behind at most
     ``in_flight`` batches."""
 
     def __init__(self, executor: Executor, in_flight: int) -> None:
