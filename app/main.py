@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await store.flush()
                 await store.db.close()
             store.executor.shutdown(wait=False, cancel_futures=True)
+            store.one_offs.shutdown(wait=False, cancel_futures=True)
             if node is not None:
                 await node.stop()
 

@@ -698,13 +698,31 @@ async def test_deleting_the_session_closes_the_socket_with_4404(live_server: Liv
         assert await closed_with(ws) == 1008
 
 
-async def test_runs_waiting_for_their_own_long_train_calls_do_not_hold_up_other_students_play(own_server: LiveServer):
-    """Two students each play a session and train it over REST at the same time (a train call holds the run until
-    it answers); a third student's playing session must keep getting frames meanwhile: a play loop that waits for
-    its own session must not hold a place among the play slices that everyone's loops share (it did: 1–2 frames
-    in 2 s)."""
+@pytest.fixture(scope="module")
+def long_call_server() -> Iterator[LiveServer]:
+    """A server whose gradient checks may run for 3 s (the default bounds end them within a fraction of one)."""
+    env = {"BPP_GRADCHECK_MAX_WORK": "1e12", "BPP_MAX_GRADCHECK_WEIGHTS": "30000", "BPP_MAX_CALL_SECONDS": "3"}
+    server = LiveServer(env=env).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/train", {"steps": 100_000}), ("/gradcheck", {"samples": list(range(256))})],
+    ids=["train", "gradcheck"],
+)
+async def test_two_students_long_calls_do_not_hold_up_a_third_students_play(
+    long_call_server: LiveServer, path: str, body: dict[str, Any]
+):
+    """Two students each play a session and make a long REST call on it at the same time: a train call (it holds
+    the run until it answers, in slices) or a gradient check (one piece of up to BPP_MAX_CALL_SECONDS). A third
+    student's playing session must keep getting frames meanwhile. It did not: a play loop waiting for its own
+    session held a place among the play slices (1–2 frames in 2 s), and two gradient checks filled the engine
+    pool's two threads (1–2 frames); long one-piece calls now run on the store's ``one_offs`` pool."""
+    server = long_call_server
     heavy = {**SMALL, "dataset": {"name": "circle", "samples": 2000}, "hidden": [64] * 8, "batch_size": 100}
-    clients = [httpx.AsyncClient(base_url=own_server.url, timeout=60) for _ in range(3)]  # a cookie, a client each
+    clients = [httpx.AsyncClient(base_url=server.url, timeout=60) for _ in range(3)]  # a cookie, a client each
     try:
         apis = [
             await new_session(clients[0], heavy),
@@ -712,18 +730,18 @@ async def test_runs_waiting_for_their_own_long_train_calls_do_not_hold_up_other_
             await new_session(clients[2]),
         ]
         async with contextlib.AsyncExitStack() as stack:
-            lives = [await stack.enter_async_context(connect(own_server, api)) for api in apis]
+            lives = [await stack.enter_async_context(connect(server, api)) for api in apis]
             for live in lives:
                 await live.send({"type": "play"})
                 await live.of_type("frame")
-            trains = [asyncio.create_task(api.call("POST", "/train", json={"steps": 100_000})) for api in apis[:2]]
-            await asyncio.sleep(0.5)  # both train calls hold their runs; both play loops wait for them
-            assert not any(t.done() for t in trains)
+            calls = [asyncio.create_task(api.call("POST", path, json=body)) for api in apis[:2]]
+            await asyncio.sleep(0.5)  # both calls hold their sessions; both play loops wait for them
+            assert not any(t.done() for t in calls)
             shown = frames(await lives[2].collect(2.0))
             for api in apis[:2]:
                 await api.call("DELETE")  # a deleted session's train call stops at its next slice
-            await asyncio.wait_for(asyncio.gather(*trains, return_exceptions=True), WAIT)
-        assert len(shown) >= 10, f"the third student got {len(shown)} frames in 2 s during the others' train calls"
+            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), WAIT)
+        assert len(shown) >= 10, f"the third student got {len(shown)} frames in 2 s during the others' calls"
     finally:
         for c in clients:
             await c.aclose()

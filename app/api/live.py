@@ -391,7 +391,7 @@ async def _gradcheck(c: Connection, msg: dict[str, Any]) -> None:
         return {"type": "gradcheck", "step": session.trainer.step_count, **out}
 
     async with c.hub.store.heavy(client_key(c.ws)):
-        await c.send(await session.run(run))
+        await c.send(await session.run(run, c.hub.store.one_offs))
 
 
 async def _auth_again(c: Connection, msg: dict[str, Any]) -> None:

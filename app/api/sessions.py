@@ -217,7 +217,7 @@ async def backprop(
         return session.one_off(lambda: wire.trace(tr.trace_samples(samples)))
 
     async with store.heavy(client_key(request)):
-        return wire.JSONResponse(await session.run(run))
+        return wire.JSONResponse(await session.run(run, store.one_offs))
 
 
 @router.post(
@@ -238,7 +238,7 @@ async def gradcheck(
     checked (``checked`` says how many; the others are null), so that the check takes seconds, not minutes."""
     req = req or GradcheckRequest()
     async with store.heavy(client_key(request)):
-        out = await session.run(lambda: session.gradcheck(req.samples, req.epsilon, settings))
+        out = await session.run(lambda: session.gradcheck(req.samples, req.epsilon, settings), store.one_offs)
     return wire.JSONResponse(out)
 
 

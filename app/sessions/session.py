@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -108,11 +108,12 @@ class Session:
         """Mark the session as used now (for expiry)."""
         self.touched = time.monotonic()
 
-    async def run(self, fn: Callable[[], T]) -> T:
+    async def run(self, fn: Callable[[], T], pool: Executor | None = None) -> T:
         """Run ``fn`` (engine work) in a worker thread while holding the session lock (this is not a use:
-        viewers, the play loop and the class view run engine work too; ``touch`` is for the token holder)."""
+        viewers, the play loop and the class view run engine work too; ``touch`` is for the token holder), on
+        the engine pool, or on ``pool`` (the store's ``one_offs``, for a long call in one piece)."""
         async with self.lock:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+            return await asyncio.get_running_loop().run_in_executor(pool or self.executor, fn)
 
     async def read(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (a read that needs the trainer, e.g. an export) under the session lock on the read
