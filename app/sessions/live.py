@@ -9,7 +9,7 @@ shares it with every viewer; ``app.api.live.Connection.sender`` sends it to each
 How training shares the CPU (measured with bench/stream.py, figures in the README): every piece of engine
 work — a batch of play slices, a REST train call's slice, a frame, a step — runs on the store's small worker
 pool (``BPP_ENGINE_THREADS`` threads, default 2), which serves its queue first come, first served (long
-one-piece calls — gradient checks, big traces, builds — have a pool of their own, ``store.one_offs``). The engine's
+one-piece calls — gradient checks, big traces — have a pool of their own, ``store.one_offs``). The engine's
 calls on networks this small hold the GIL (NumPy's, and the compiled kernels' short calls: kernels.compiled
 says why), so all engine work together gets about one core whatever the pool size; the pool's job is order,
 not parallelism. Each playing session runs at most one slice per frame period, time-boxed to its share of

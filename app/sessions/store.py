@@ -52,10 +52,11 @@ class SessionStore:
         self.executor = ThreadPoolExecutor(max_workers=settings.engine_threads, thread_name_prefix="engine")
         # Reads that need a trainer (exports) and database-free chores run here, never behind engine work.
         self.reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="read")
-        # Long engine calls made in one piece (a gradient check, a big trace, a build of a session's data and
-        # network) run here, so that however many clients make them at once, the engine pool's threads stay free
-        # for the play slices, steps and frames (two clients' gradient checks filled it and stopped every
-        # playing session's frames; tests/test_live.py).
+        # Long engine calls made in one piece (a gradient check, a big trace: up to BPP_MAX_CALL_SECONDS) run
+        # here, so that however many clients make them at once, the engine pool's threads stay free for the play
+        # slices, steps and frames (two clients' gradient checks filled it and stopped every playing session's
+        # frames; tests/test_live.py). Builds stay on the engine pool: short, and a class joining must not wait
+        # behind gradient checks.
         self.one_offs = ThreadPoolExecutor(max_workers=settings.engine_threads, thread_name_prefix="one-off")
         share = settings.client_memory_share
         self.memory = Budget("memory", int(settings.max_memory_mb * MB), share, "BPP_MAX_MEMORY_MB")
@@ -122,7 +123,7 @@ class SessionStore:
         charge = self.charge_for(client, address)
         try:
             job = functools.partial(fn, *args, charge)
-            out: T = await asyncio.get_running_loop().run_in_executor(self.one_offs, job)
+            out: T = await asyncio.get_running_loop().run_in_executor(self.executor, job)
         except BaseException:
             charge.clear()
             raise
