@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -32,12 +33,31 @@ class CountingPool(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
+Pools = Callable[[int], CountingPool]
+
+
+@pytest.fixture
+def pools() -> Iterator[Pools]:
+    """Counting pools of a given size, every one shut down after the test."""
+    made: list[CountingPool] = []
+
+    def make(workers: int) -> CountingPool:
+        made.append(CountingPool(workers))
+        return made[-1]
+
+    yield make
+    for pool in made:
+        pool.shutdown()
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, WAIT))
 
 
-def test_slices_queued_behind_a_busy_pool_run_together_in_order_and_each_gets_its_own_result():
-    pool = CountingPool(1)
+def test_slices_queued_behind_a_busy_pool_run_together_in_order_and_each_gets_its_own_result(
+    pools: Callable[[int], CountingPool],
+):
+    pool = pools(1)
     release = threading.Event()
     order: list[int] = []
 
@@ -62,16 +82,15 @@ def test_slices_queued_behind_a_busy_pool_run_together_in_order_and_each_gets_it
         release.set()
         return await asyncio.gather(head, *rest)
 
-    try:
-        assert run(main()) == ["first", 1, 4, 9, 16, 25]
-    finally:
-        pool.shutdown()
+    assert run(main()) == ["first", 1, 4, 9, 16, 25]
     assert order == [0, 1, 2, 3, 4, 5]
     assert [len(v) for v in pool.visits] == [1, 5]  # two visits for six slices, not six
 
 
-def test_a_batch_holds_at_most_size_slices_and_at_most_in_flight_batches_run_at_once():
-    pool = CountingPool(2)
+def test_a_batch_holds_at_most_size_slices_and_at_most_in_flight_batches_run_at_once(
+    pools: Callable[[int], CountingPool],
+):
+    pool = pools(2)
     gate = threading.Event()
 
     def fn() -> None:
@@ -86,16 +105,13 @@ def test_a_batch_holds_at_most_size_slices_and_at_most_in_flight_batches_run_at_
         await asyncio.gather(*futures)
         assert batches.running == 0 and not batches.pending
 
-    try:
-        run(main())
-    finally:
-        pool.shutdown()
+    run(main())
     sizes = [len(v) for v in pool.visits]
     assert sizes[:2] == [1, 1] and max(sizes) <= 3 and sum(sizes) == 11
 
 
-def test_an_error_in_one_slice_reaches_only_its_caller_and_the_batch_goes_on():
-    pool = CountingPool(1)
+def test_an_error_in_one_slice_reaches_only_its_caller_and_the_batch_goes_on(pools: Pools):
+    pool = pools(1)
     release = threading.Event()
 
     def boom() -> None:
@@ -108,16 +124,13 @@ def test_an_error_in_one_slice_reaches_only_its_caller_and_the_batch_goes_on():
         release.set()
         return await asyncio.gather(head, *mid, return_exceptions=True)
 
-    try:
-        out = run(main())
-    finally:
-        pool.shutdown()
+    out = run(main())
     assert out[0] is True and out[1] == "a" and out[3] == "c"
     assert isinstance(out[2], ValueError) and str(out[2]) == "slice 2 failed"
 
 
-def test_a_slice_whose_caller_gave_up_while_it_waited_is_not_run():
-    pool = CountingPool(1)
+def test_a_slice_whose_caller_gave_up_while_it_waited_is_not_run(pools: Pools):
+    pool = pools(1)
     release = threading.Event()
     ran: list[str] = []
 
@@ -130,15 +143,12 @@ def test_a_slice_whose_caller_gave_up_while_it_waited_is_not_run():
         release.set()
         await asyncio.gather(head, kept)
 
-    try:
-        run(main())
-    finally:
-        pool.shutdown()
+    run(main())
     assert ran == ["kept"]
 
 
-def test_a_pool_that_has_stopped_fails_the_slices_instead_of_losing_them():
-    pool = CountingPool(1)
+def test_a_pool_that_has_stopped_fails_the_slices_instead_of_losing_them(pools: Pools):
+    pool = pools(1)
     pool.shutdown()
 
     async def main() -> None:
@@ -148,8 +158,8 @@ def test_a_pool_that_has_stopped_fails_the_slices_instead_of_losing_them():
         run(main())
 
 
-def test_a_stopped_pool_fails_every_waiting_slice_not_only_one_batch():
-    pool = CountingPool(1)
+def test_a_stopped_pool_fails_every_waiting_slice_not_only_one_batch(pools: Pools):
+    pool = pools(1)
     release = threading.Event()
 
     async def main() -> list[Any]:
@@ -165,8 +175,10 @@ def test_a_stopped_pool_fails_every_waiting_slice_not_only_one_batch():
     assert all(isinstance(o, RuntimeError) for o in out[1:])
 
 
-def test_places_admit_in_flight_times_size_loops_first_come_first_served_and_a_cancelled_waiter_passes_on():
-    pool = CountingPool(1)
+def test_places_admit_in_flight_times_size_loops_first_come_first_served_and_a_cancelled_waiter_passes_on(
+    pools: Callable[[int], CountingPool],
+):
+    pool = pools(1)
 
     async def main() -> list[str]:
         batches = SliceBatches(pool, in_flight=2)
@@ -195,14 +207,11 @@ def test_places_admit_in_flight_times_size_loops_first_come_first_served_and_a_c
         assert batches.placed == 0 and not batches.waiting
         return admitted
 
-    try:
-        run(main())
-    finally:
-        pool.shutdown()
+    run(main())
 
 
-def test_idle_returns_once_the_running_batches_are_done():
-    pool = CountingPool(1)
+def test_idle_returns_once_the_running_batches_are_done(pools: Pools):
+    pool = pools(1)
     release = threading.Event()
     ran: list[int] = []
 
@@ -216,7 +225,4 @@ def test_idle_returns_once_the_running_batches_are_done():
         await waiter
         assert ran == [1] and batches.running == 0
 
-    try:
-        run(main())
-    finally:
-        pool.shutdown()
+    run(main())
